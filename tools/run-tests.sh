@@ -1,0 +1,56 @@
+#!/bin/sh
+# Builds tcpmig three ways and runs every test; the project's one test command.
+#
+#   1. gcc,   -O2 (RelWithDebInfo), warnings as errors: unit + CLI tests, tshark on every pcap
+#   2. clang, -O0 (Debug),          warnings as errors: the same tests (traces must match the
+#                                   same golden files, so gcc and clang agree byte for byte)
+#   3. clang, ASan + UBSan (-O1):   the same tests under the sanitizers
+#   4. clang, libFuzzer:            every fuzz target for a bounded time from its seed corpus
+#
+# Build trees go to build/test-*; set TCPMIG_FUZZ_SECONDS to change the fuzz time.
+set -eu
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+fuzz_seconds=${TCPMIG_FUZZ_SECONDS:-30}
+
+step() { printf '\n==== %s\n' "$*"; }
+
+build_and_test() {
+  dir=$1
+  shift
+  step "configure $dir ($*)"
+  cmake -S . -B "$dir" -G Ninja -DTCPMIG_WERROR=ON "$@" >/dev/null
+  step "build $dir"
+  cmake --build "$dir" -j "$jobs"
+  step "test $dir"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+build_and_test build/test-gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build_and_test build/test-clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DTCPMIG_BENCH=OFF
+build_and_test build/test-asan -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTCPMIG_SANITIZE=ON -DTCPMIG_BENCH=OFF
+
+step "configure build/test-fuzz"
+cmake -S . -B build/test-fuzz -G Ninja -DTCPMIG_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPMIG_FUZZ=ON -DTCPMIG_BENCH=OFF -DTCPMIG_TESTS=ON >/dev/null
+step "build fuzz targets"
+fuzzers=$(find tests/fuzz -maxdepth 1 -name 'fuzz_*.cpp' -exec basename {} .cpp \; | sort)
+# shellcheck disable=SC2086
+cmake --build build/test-fuzz -j "$jobs" --target $fuzzers
+for f in $fuzzers; do
+  name=${f#fuzz_}
+  step "fuzz $f for ${fuzz_seconds}s"
+  work=build/test-fuzz/corpus-$name
+  rm -rf "$work"
+  mkdir -p "$work"
+  cp tests/fuzz/corpus/"$name"/* "$work"/
+  "build/test-fuzz/tests/fuzz/$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$work" 2>build/test-fuzz/$f.log || {
+    tail -50 build/test-fuzz/$f.log
+    echo "fuzzer $f found a crash" >&2
+    exit 1
+  }
+  grep -E 'stat::number_of_executed_units|Done' build/test-fuzz/$f.log | tail -2
+done
+
+step "all tests passed"
