@@ -1,0 +1,129 @@
+// The engine allocates nothing in steady state: global operator new is
+// replaced in this test executable by a counting one, and a hold model (each
+// event schedules its successor) runs 100k events after warm-up.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <new>
+
+#include "tcpmig/sim/simulator.hpp"
+
+namespace {
+
+// Counts every allocation made through operator new in this process.
+std::size_t g_news = 0;
+
+void* counted_alloc(std::size_t size, std::size_t align) {
+  ++g_news;
+  if (size == 0) size = 1;
+  void* p = nullptr;
+  if (align <= alignof(std::max_align_t)) {
+    p = std::malloc(size);
+  } else {
+    p = std::aligned_alloc(align, (size + align - 1) / align * align);
+  }
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) { return counted_alloc(size, alignof(std::max_align_t)); }
+void* operator new[](std::size_t size) { return counted_alloc(size, alignof(std::max_align_t)); }
+void* operator new(std::size_t size, std::align_val_t align) {
+  return counted_alloc(size, static_cast<std::size_t>(align));
+}
+void* operator new[](std::size_t size, std::align_val_t align) {
+  return counted_alloc(size, static_cast<std::size_t>(align));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace {
+
+using tcpmig::sim::Callback;
+using tcpmig::sim::Duration;
+using tcpmig::sim::Rng;
+using tcpmig::sim::Simulator;
+using tcpmig::sim::Time;
+using tcpmig::sim::Timer;
+
+constexpr Duration kMinDelay = Duration::microseconds(1);
+constexpr Duration kMaxDelay = Duration::microseconds(1000);
+
+struct HoldEvent {
+  Simulator* sim;
+  Rng* rng;
+  void operator()() const { sim->schedule_in(rng->uniform_duration(kMinDelay, kMaxDelay), *this); }
+};
+
+class HoldNode {
+ public:
+  HoldNode(Simulator& sim, Rng& rng) : rng_(&rng), timer_(sim, Callback::bind<&HoldNode::fire>(this)) {
+    timer_.schedule_in(rng.uniform_duration(kMinDelay, kMaxDelay));
+  }
+
+ private:
+  void fire() {
+    // Re-arm twice: the second one moves a pending timer.
+    timer_.schedule_in(kMaxDelay);
+    timer_.schedule_in(rng_->uniform_duration(kMinDelay, kMaxDelay));
+  }
+  Rng* rng_;
+  Timer timer_;
+};
+
+// Runs until `count` more events have run.
+void run_events(Simulator& sim, uint64_t count) {
+  const uint64_t target = sim.events_executed() + count;
+  while (sim.events_executed() < target) sim.run_until(sim.now() + Duration::microseconds(10));
+}
+
+}  // namespace
+
+TEST_CASE("no allocation per event in steady state: one-shot hold model") {
+  for (int population : {1000, 20'000}) {
+    CAPTURE(population);
+    Simulator sim(3);
+    Rng rng = sim.rng("alloc.hold");
+    for (int i = 0; i < population; ++i) {
+      sim.schedule_in(rng.uniform_duration(kMinDelay, kMaxDelay), HoldEvent{&sim, &rng});
+    }
+    run_events(sim, 200'000);  // warm-up: pools reach their high-water marks
+    const std::size_t before = g_news;
+    run_events(sim, 100'000);
+    CHECK(g_news - before == 0);
+    CHECK(sim.pending_events() == static_cast<std::size_t>(population));
+  }
+}
+
+TEST_CASE("no allocation per event in steady state: timers, cancel and one-shots") {
+  Simulator sim(4);
+  Rng rng = sim.rng("alloc.timers");
+  std::deque<HoldNode> nodes;
+  for (int i = 0; i < 1000; ++i) nodes.emplace_back(sim, rng);
+  // Mix in one-shots that get cancelled (slot reuse, holes in the queue).
+  struct Canceller {
+    Simulator* sim;
+    Rng* rng;
+    void operator()() const {
+      auto id = sim->schedule_in(rng->uniform_duration(kMinDelay, kMaxDelay), [] {});
+      if (rng->bernoulli_ppm(500'000)) sim->cancel(id);
+      sim->schedule_in(rng->uniform_duration(kMinDelay, kMaxDelay), *this);
+    }
+  };
+  for (int i = 0; i < 100; ++i) sim.schedule_in(Duration::microseconds(i), Canceller{&sim, &rng});
+  run_events(sim, 200'000);
+  const std::size_t before = g_news;
+  run_events(sim, 100'000);
+  CHECK(g_news - before == 0);
+}
