@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Builds tcpmig three ways and runs every test; the project's one test command.
 #
 #   1. gcc,   -O2 (RelWithDebInfo), warnings as errors: unit + CLI tests, tshark on every pcap
@@ -8,12 +8,14 @@
 #   4. clang, libFuzzer:            every fuzz target for a bounded time from its seed corpus
 #
 # Build trees go to build/test-*; set TCPMIG_FUZZ_SECONDS to change the fuzz time.
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_seconds=${TCPMIG_FUZZ_SECONDS:-30}
 
 step() { printf '\n==== %s\n' "$*"; }
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
 
 build_and_test() {
   dir=$1
@@ -23,7 +25,7 @@ build_and_test() {
   step "build $dir"
   cmake --build "$dir" -j "$jobs"
   step "test $dir"
-  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" | tee -a "$summary"
 }
 
 build_and_test build/test-gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -54,3 +56,6 @@ for f in $fuzzers; do
 done
 
 step "all tests passed"
+# ctest's "N% tests passed, F tests failed out of T" lines, added up.
+awk '/tests passed, .* tests failed out of/ { failed += $4; total += $NF }
+     END { printf "ctest: %d passed, %d failed\n", total - failed, failed }' "$summary"

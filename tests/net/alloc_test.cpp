@@ -7,22 +7,11 @@
 #include <new>
 #include <string>
 
+#include "../alloc_counter.hpp"
 #include "tcpmig/net/network.hpp"
 #include "tcpmig/net/probe.hpp"
 #include "tcpmig/sim/simulator.hpp"
 
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// Counting replacements of the global allocation functions (this test binary only).
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace tcpmig;
 using namespace tcpmig::sim::literals;
@@ -57,10 +46,10 @@ TEST_CASE("forwarding through a router and a switch allocates nothing in steady 
   // high-water marks; the packet pool is sized up front, as a model would.
   network.pool().reserve(1024);
   simulator.run_until(sim::Time::zero() + 200_ms);
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = testing::allocations();
   const std::size_t pool_before = network.pool().created();
   simulator.run_until(sim::Time::zero() + 900_ms);  // ~14000 more probes and echoes
-  const uint64_t during = g_allocations.load() - before;
+  const uint64_t during = testing::allocations() - before;
   INFO("pool grew from " << pool_before << " to " << network.pool().created());
   simulator.run();
   CHECK(prober.stats().sent == 20000);

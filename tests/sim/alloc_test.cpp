@@ -1,5 +1,5 @@
 // The engine allocates nothing in steady state: global operator new is
-// replaced in this test executable by a counting one, and a hold model (each
+// replaced in this test executable by a counting one (tests/alloc_counter.cpp), and a hold model (each
 // event schedules its successor) runs 100k events after warm-up.
 #include <doctest/doctest.h>
 
@@ -9,44 +9,8 @@
 #include <deque>
 #include <new>
 
+#include "../alloc_counter.hpp"
 #include "tcpmig/sim/simulator.hpp"
-
-namespace {
-
-// Counts every allocation made through operator new in this process.
-std::size_t g_news = 0;
-
-void* counted_alloc(std::size_t size, std::size_t align) {
-  ++g_news;
-  if (size == 0) size = 1;
-  void* p = nullptr;
-  if (align <= alignof(std::max_align_t)) {
-    p = std::malloc(size);
-  } else {
-    p = std::aligned_alloc(align, (size + align - 1) / align * align);
-  }
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return counted_alloc(size, alignof(std::max_align_t)); }
-void* operator new[](std::size_t size) { return counted_alloc(size, alignof(std::max_align_t)); }
-void* operator new(std::size_t size, std::align_val_t align) {
-  return counted_alloc(size, static_cast<std::size_t>(align));
-}
-void* operator new[](std::size_t size, std::align_val_t align) {
-  return counted_alloc(size, static_cast<std::size_t>(align));
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -99,9 +63,9 @@ TEST_CASE("no allocation per event in steady state: one-shot hold model") {
       sim.schedule_in(rng.uniform_duration(kMinDelay, kMaxDelay), HoldEvent{&sim, &rng});
     }
     run_events(sim, 200'000);  // warm-up: pools reach their high-water marks
-    const std::size_t before = g_news;
+    const std::size_t before = tcpmig::testing::allocations();
     run_events(sim, 100'000);
-    CHECK(g_news - before == 0);
+    CHECK(tcpmig::testing::allocations() - before == 0);
     CHECK(sim.pending_events() == static_cast<std::size_t>(population));
   }
 }
@@ -123,7 +87,7 @@ TEST_CASE("no allocation per event in steady state: timers, cancel and one-shots
   };
   for (int i = 0; i < 100; ++i) sim.schedule_in(Duration::microseconds(i), Canceller{&sim, &rng});
   run_events(sim, 200'000);
-  const std::size_t before = g_news;
+  const std::size_t before = tcpmig::testing::allocations();
   run_events(sim, 100'000);
-  CHECK(g_news - before == 0);
+  CHECK(tcpmig::testing::allocations() - before == 0);
 }
