@@ -24,6 +24,7 @@ bool PcapWriter::open(const std::string& path, std::string& error) {
   buffer_.clear();
   buffer_.reserve(buffer_bytes + snaplen + 16);
   records_ = 0;
+  failed_ = false;
   put32(magic_nanoseconds);
   put16(2);  // version major
   put16(4);  // version minor
@@ -62,15 +63,16 @@ void PcapWriter::write(Time t, std::span<const uint8_t> frame) {
 
 void PcapWriter::flush() {
   if (file_ == nullptr || buffer_.empty()) return;
-  std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
-  std::fflush(file_);
+  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() || std::fflush(file_) != 0) {
+    failed_ = true;
+  }
   buffer_.clear();
 }
 
 void PcapWriter::close() {
   if (file_ == nullptr) return;
   flush();
-  std::fclose(file_);
+  if (std::fclose(file_) != 0) failed_ = true;
   file_ = nullptr;
 }
 

@@ -73,14 +73,15 @@ void TraceWriter::emit_line() {
 
 void TraceWriter::flush() {
   if (file_ == nullptr || pending_.empty()) return;
-  std::fwrite(pending_.data(), 1, pending_.size(), file_);
-  std::fflush(file_);
+  if (std::fwrite(pending_.data(), 1, pending_.size(), file_) != pending_.size() || std::fflush(file_) != 0) {
+    failed_ = true;
+  }
   pending_.clear();
 }
 
 void TraceWriter::close() {
   flush();
-  if (file_ != nullptr && owns_file_) std::fclose(file_);
+  if (file_ != nullptr && owns_file_ && std::fclose(file_) != 0) failed_ = true;
   file_ = nullptr;
   owns_file_ = false;
   capture_ = false;

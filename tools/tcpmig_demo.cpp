@@ -175,6 +175,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tcpmig-demo: %s\n", network.pcap_error().c_str());
     return 2;
   }
+  if (!trace.ok()) {
+    std::fprintf(stderr, "tcpmig-demo: %s: write failed\n", trace_file.c_str());
+    return 2;
+  }
 
   report("client1", "10.0.2.10 (server1)", prober1.stats());
   report("client2", "10.0.2.20 (server2)", prober2.stats());

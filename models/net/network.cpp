@@ -427,7 +427,11 @@ void Network::close_pcaps() {
   pcap_on_ = false;
   for (const auto& n : nodes_) {
     for (const auto& i : n->interfaces()) {
-      if (i->pcap_) i->pcap_->close();
+      if (!i->pcap_) continue;
+      i->pcap_->close();
+      if (!i->pcap_->ok() && pcap_error_.empty()) {
+        pcap_error_ = pcap_dir_ + "/" + n->name() + "-" + i->name() + ".pcap: write failed";
+      }
     }
   }
 }

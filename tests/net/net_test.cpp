@@ -52,6 +52,18 @@ struct Lab {
   net::Network net;
 };
 
+// a (10.0.1.1) -- r (router) -- b (10.0.2.1), both links with `lp`.
+struct Chain {
+  Chain(Lab& lab, const net::LinkParams& lp)
+      : a(lab.net.add_host("a")), r(lab.net.add_router("r")), b(lab.net.add_host("b")) {
+    lab.net.connect(a, r, lp, addr("10.0.1.1/24"), addr("10.0.1.254/24"));
+    lab.net.connect(r, b, lp, addr("10.0.2.254/24"), addr("10.0.2.1/24"));
+  }
+  net::Node& a;
+  net::Node& r;
+  net::Node& b;
+};
+
 // Frame length of a probe with `payload` bytes: Ethernet + IPv4 + UDP headers.
 constexpr uint64_t probe_frame(uint64_t payload) { return 14 + 20 + 8 + payload; }
 
@@ -102,14 +114,11 @@ TEST_CASE("probe round trip over one link takes exactly 2 x (delay + serializati
 
 TEST_CASE("a router decrements TTL, rewrites MACs and forwards; the RTT counts every hop") {
   Lab lab;
-  auto& a = lab.net.add_host("a");
-  auto& r = lab.net.add_router("r");
-  auto& b = lab.net.add_host("b");
   net::LinkParams lp;
   lp.rate_bps = 1'000'000'000;
   lp.delay = 10_us;
-  lab.net.connect(a, r, lp, addr("10.0.1.1/24"), addr("10.0.1.254/24"));
-  lab.net.connect(r, b, lp, addr("10.0.2.254/24"), addr("10.0.2.1/24"));
+  Chain chain(lab, lp);
+  auto& [a, r, b] = chain;
   net::UdpEcho echo(b, 7);
   net::ProbeConfig cfg;
   cfg.dst = ip("10.0.2.1");
@@ -134,12 +143,8 @@ TEST_CASE("a router decrements TTL, rewrites MACs and forwards; the RTT counts e
 
 TEST_CASE("TTL 1 is dropped by the router with reason ttl-expired") {
   Lab lab;
-  auto& a = lab.net.add_host("a");
-  auto& r = lab.net.add_router("r");
-  auto& b = lab.net.add_host("b");
-  net::LinkParams lp;
-  lab.net.connect(a, r, lp, addr("10.0.1.1/24"), addr("10.0.1.254/24"));
-  lab.net.connect(r, b, lp, addr("10.0.2.254/24"), addr("10.0.2.1/24"));
+  Chain chain(lab, net::LinkParams{});
+  auto& [a, r, b] = chain;
   net::PacketPtr p = lab.net.pool().allocate();
   wire::Ipv4Repr iph{};
   iph.src = ip("10.0.1.1");

@@ -330,7 +330,8 @@ class Network {
   bool enable_pcap(const std::string& dir, std::string& error);
   /// Flushes and closes every pcap (they stay valid; later frames are not recorded).
   void close_pcaps();
-  /// The first error opening a pcap for an interface added after enable_pcap.
+  /// The first pcap error: opening a file for an interface added after
+  /// enable_pcap, or (after close_pcaps) a failed write. Empty if none.
   [[nodiscard]] const std::string& pcap_error() const { return pcap_error_; }
 
   /// MAC of the interface that owns `ip`, if any (the "no ARP" resolution).

@@ -47,6 +47,8 @@ class PcapWriter {
 
   /// Records written so far.
   [[nodiscard]] uint64_t records() const { return records_; }
+  /// False once a write to the file failed (disk full, I/O error).
+  [[nodiscard]] bool ok() const { return !failed_; }
 
  private:
   void put32(uint32_t v);
@@ -55,6 +57,7 @@ class PcapWriter {
   std::FILE* file_ = nullptr;
   std::vector<uint8_t> buffer_;  // whole records only; capacity reserved at open
   uint64_t records_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace tcpmig::sim

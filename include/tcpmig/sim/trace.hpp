@@ -53,6 +53,8 @@ class TraceWriter {
 
   /// Lines written so far.
   [[nodiscard]] uint64_t lines() const { return lines_; }
+  /// False once a write to the file failed (disk full, I/O error).
+  [[nodiscard]] bool ok() const { return !failed_; }
 
   void flush();
   void close();
@@ -67,6 +69,7 @@ class TraceWriter {
   std::string pending_;   // buffered lines not yet written to file_
   std::string captured_;  // capture_to_string() target
   uint64_t lines_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace tcpmig::sim
