@@ -29,6 +29,7 @@ const char* drop_reason_name(DropReason r) {
     case DropReason::NoRoute: return "no-route";
     case DropReason::NoNeighbour: return "no-neighbour";
     case DropReason::NoHandler: return "no-handler";
+    case DropReason::ErrorModel: return "error-model";
     case DropReason::Count: break;
   }
   return "unknown";
@@ -94,7 +95,16 @@ void Interface::record_tx(const Packet& p) {
   if (pcap_) pcap_->write(now, p.bytes());
 }
 
+bool ListErrorModel::corrupt(uint64_t index, std::span<const uint8_t>) {
+  return std::find(indices_.begin(), indices_.end(), index) != indices_.end();
+}
+
 void Interface::deliver(PacketPtr p) {
+  const uint64_t index = rx_index_++;
+  if (error_model_ != nullptr && error_model_->corrupt(index, p->bytes())) {
+    record_drop(DropReason::ErrorModel, p->bytes());
+    return;
+  }
   ++stats_.rx_packets;
   stats_.rx_bytes += p->size();
   const Time now = node_->network().sim().now();

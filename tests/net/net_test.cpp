@@ -383,3 +383,23 @@ TEST_CASE("the same lossy network twice gives byte-identical traces and pcaps") 
   }
   CHECK(files == 8);  // one per interface: a, r x2, sw x3, b, c
 }
+
+TEST_CASE("a list error model drops exactly the listed received frames") {
+  Lab lab;
+  auto& a = lab.net.add_host("a");
+  auto& b = lab.net.add_host("b");
+  lab.net.connect(a, b, net::LinkParams{}, addr("10.0.0.1/24"), addr("10.0.0.2/24"));
+  net::ListErrorModel drop_at_b({0, 3});
+  b.interface(0).set_error_model(&drop_at_b);
+  net::UdpEcho echo(b, 7);
+  net::ProbeConfig cfg;
+  cfg.dst = ip("10.0.0.2");
+  cfg.count = 6;
+  net::UdpProber prober(a, cfg);
+  lab.sim.run();
+  CHECK(prober.stats().received == 4);
+  CHECK(echo.echoed() == 4);
+  CHECK(b.interface(0).stats().drops[static_cast<size_t>(net::DropReason::ErrorModel)] == 2);
+  CHECK(b.interface(0).stats().rx_packets == 4);
+  CHECK(lab.trace.text().find(" b eth0 drop:error-model 10.0.0.1.40000 > 10.0.0.2.7: UDP") != std::string::npos);
+}

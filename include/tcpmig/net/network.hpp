@@ -69,6 +69,7 @@ enum class DropReason : uint8_t {
   NoRoute,      // no route matches the destination
   NoNeighbour,  // the next hop's address belongs to no interface in the network
   NoHandler,    // no protocol handler for a locally addressed packet
+  ErrorModel,   // the receiving interface's error model discarded it
   Count
 };
 const char* drop_reason_name(DropReason r);
@@ -101,6 +102,30 @@ struct LinkParams {
 
 /// Serialization time of `bytes` at `rate_bps` (0 = instant), rounded up to ns.
 Duration serialization_time(uint64_t bytes, uint64_t rate_bps);
+
+/// Decides, per received frame, whether it is corrupted and discarded before
+/// the node sees it (ns-3's ErrorModel). Set on an interface with
+/// Interface::set_error_model; it must outlive its use.
+class ErrorModel {
+ public:
+  virtual ~ErrorModel() = default;
+  /// True: drop `frame`, the `index`-th frame (from 0) this interface received.
+  virtual bool corrupt(uint64_t index, std::span<const uint8_t> frame) = 0;
+};
+
+/// Drops the frames whose receive index is in a list, like ns-3's
+/// ReceiveListErrorModel: deterministic single losses for tests and studies
+/// ("lose the 3rd segment the server receives").
+class ListErrorModel final : public ErrorModel {
+ public:
+  ListErrorModel() = default;
+  explicit ListErrorModel(std::vector<uint64_t> indices) : indices_(std::move(indices)) {}
+  void add(uint64_t index) { indices_.push_back(index); }
+  bool corrupt(uint64_t index, std::span<const uint8_t>) override;
+
+ private:
+  std::vector<uint64_t> indices_;  // receive indices to drop (unordered, small)
+};
 
 /// Counters of one interface.
 struct InterfaceStats {
@@ -137,6 +162,9 @@ class Interface {
   /// Records a drop of `frame` at this interface (trace + counter).
   void record_drop(DropReason r, std::span<const uint8_t> frame);
 
+  /// Consulted for every frame arriving on this interface (nullptr: none).
+  void set_error_model(ErrorModel* model) { error_model_ = model; }
+
  private:
   friend class Link;
   friend class Network;
@@ -152,6 +180,8 @@ class Interface {
   Link* link_ = nullptr;
   int side_ = 0;  // which end of link_ this is (0 or 1)
   InterfaceStats stats_;
+  uint64_t rx_index_ = 0;  // frames that reached this interface, for the error model
+  ErrorModel* error_model_ = nullptr;
   std::unique_ptr<sim::PcapWriter> pcap_;
 };
 
