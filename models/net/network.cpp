@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
+#include <stdexcept>
 
 #include "tcpmig/wire/ethernet.hpp"
 #include "tcpmig/wire/ipv4.hpp"
@@ -123,6 +124,7 @@ Node::Node(Network& net, std::string name, uint32_t id, NodeKind kind)
 Node::~Node() = default;
 
 Interface& Node::add_interface(std::optional<InterfaceAddress> addr) {
+  net_->check_new_interface(*this, addr);
   auto index = static_cast<uint32_t>(ifaces_.size());
   ifaces_.push_back(std::make_unique<Interface>(*this, index, net_->next_mac(), addr));
   Interface& i = *ifaces_.back();
@@ -138,6 +140,13 @@ void Node::set_ip_handler(uint8_t protocol, IpHandler* handler) {
     }
   }
   handlers_.emplace_back(protocol, handler);
+}
+
+IpHandler* Node::ip_handler(uint8_t protocol) const {
+  for (const auto& [proto, h] : handlers_) {
+    if (proto == protocol) return h;
+  }
+  return nullptr;
 }
 
 bool Node::has_address(Ipv4Address a) const {
@@ -173,7 +182,7 @@ void Node::route_and_send(Interface* in, PacketPtr p, Ipv4Address dst) {
   for (const Route& r : routes()) {
     if (!r.prefix.contains(dst)) continue;
     const Ipv4Address next_hop = r.gateway.value != 0 ? r.gateway : dst;
-    const auto mac = net_->resolve(next_hop);
+    const auto mac = net_->resolve(next_hop, *r.out);
     if (!mac) {
       Interface* where = in != nullptr ? in : r.out;
       where->record_drop(DropReason::NoNeighbour, p->bytes());
@@ -217,7 +226,9 @@ void Node::receive(Interface& in, PacketPtr p) {
     deliver_local(in, std::move(p), ip->protocol());
     return;
   }
-  if (!forwarding()) {
+  // Only frames sent to this router's MAC are forwarded (Linux drops
+  // broadcast-delivered packets in ip_forward); hosts never forward.
+  if (!forwarding() || eth->dst() != in.mac()) {
     in.record_drop(DropReason::NotForUs, p->bytes());
     return;
   }
@@ -381,10 +392,54 @@ void Link::on_arrival(void* dir, Packet& p) {
 Network::Network(sim::Simulator& sim) : sim_(&sim), pool_(sim) {}
 
 Network::~Network() {
-  // Links hold packets; release them before the nodes (whose interfaces the
-  // links point at) and before the pool.
-  links_.clear();
+  // The trace writer may already be gone. Nodes go first (a node's teardown
+  // may still send on its links); links then release the packets they hold,
+  // all before the pool. Link destructors never touch the interfaces.
+  trace_ = nullptr;
   nodes_.clear();
+  links_.clear();
+}
+
+void Network::check_new_node_name(const std::string& name) const {
+  if (name.empty()) throw std::invalid_argument("node name is empty");
+  for (const char c : name) {
+    const bool printable = c > ' ' && c < 0x7f && c != '/' && c != '\\';
+    if (!printable) {
+      throw std::invalid_argument("node name '" + name +
+                                  "' has a space, a slash or an unprintable character");
+    }
+  }
+  if (find_node(name) != nullptr) throw std::invalid_argument("duplicate node name '" + name + "'");
+}
+
+void Network::check_new_interface(const Node& n, const std::optional<InterfaceAddress>& addr) const {
+  if (!addr) return;
+  if (auto it = neighbours_.find(addr->ip); it != neighbours_.end()) {
+    std::string ip;
+    addr->ip.append_to(ip);
+    throw std::invalid_argument("address " + ip + " of " + n.name() + " is already used by " +
+                                it->second->node().name() + ":" + it->second->name());
+  }
+}
+
+bool Network::switches_connected(const Node& a, const Node& b) const {
+  // Breadth-first over switch-to-switch links, from a.
+  std::vector<const Node*> todo{&a};
+  std::vector<const Node*> seen{&a};
+  while (!todo.empty()) {
+    const Node* n = todo.back();
+    todo.pop_back();
+    if (n == &b) return true;
+    for (const auto& i : n->interfaces()) {
+      const Interface* peer = i->peer();
+      if (peer == nullptr || peer->node().kind() != NodeKind::Switch) continue;
+      const Node* next = &peer->node();
+      if (std::find(seen.begin(), seen.end(), next) != seen.end()) continue;
+      seen.push_back(next);
+      todo.push_back(next);
+    }
+  }
+  return false;
 }
 
 Node& Network::add_host(std::string name) { return add_node<Node>(std::move(name), NodeKind::Host); }
@@ -406,7 +461,7 @@ MacAddress Network::next_mac() {
 }
 
 void Network::interface_added(Interface& i) {
-  if (i.address()) neighbours_.insert_or_assign(i.address()->ip, i.mac());
+  if (i.address()) neighbours_.emplace(i.address()->ip, &i);
   if (pcap_on_) {
     auto w = std::make_unique<sim::PcapWriter>();
     std::string error;
@@ -448,8 +503,28 @@ void Network::close_pcaps() {
 
 Link& Network::connect(Interface& a, Interface& b, const LinkParams& ab) { return connect(a, b, ab, ab); }
 
+namespace {
+void check_params(const LinkParams& p, const std::string& what) {
+  if (p.delay < Duration::zero()) throw std::invalid_argument(what + ": negative delay");
+  if (p.reorder_delay < Duration::zero()) throw std::invalid_argument(what + ": negative reorder delay");
+  for (const double prob : {p.loss, p.duplicate, p.reorder}) {
+    if (!(prob >= 0.0 && prob <= 1.0)) throw std::invalid_argument(what + ": probability outside [0, 1]");
+  }
+}
+}  // namespace
+
 Link& Network::connect(Interface& a, Interface& b, const LinkParams& ab, const LinkParams& ba) {
-  assert(a.link() == nullptr && b.link() == nullptr && &a != &b);
+  const std::string what = "link " + a.node().name() + ":" + a.name() + " - " + b.node().name() + ":" + b.name();
+  if (&a == &b) throw std::invalid_argument(what + ": an interface cannot be linked to itself");
+  if (a.link() != nullptr || b.link() != nullptr) {
+    throw std::invalid_argument(what + ": interface already linked");
+  }
+  check_params(ab, what);
+  check_params(ba, what);
+  if (a.node().kind() == NodeKind::Switch && b.node().kind() == NodeKind::Switch &&
+      switches_connected(a.node(), b.node())) {
+    throw std::invalid_argument(what + ": would close a loop of switches");
+  }
   links_.push_back(std::make_unique<Link>(*this, a, b, ab, ba));
   topology_changed();
   return *links_.back();
@@ -469,9 +544,13 @@ Node* Network::find_node(std::string_view name) const {
   return nullptr;
 }
 
-std::optional<MacAddress> Network::resolve(Ipv4Address ip) {
-  if (auto it = neighbours_.find(ip); it != neighbours_.end()) return it->second;
-  return std::nullopt;
+std::optional<MacAddress> Network::resolve(Ipv4Address ip, const Interface& out) {
+  ensure_routes();
+  const auto it = neighbours_.find(ip);
+  if (it == neighbours_.end()) return std::nullopt;
+  const Interface& owner = *it->second;
+  if (owner.segment() < 0 || owner.segment() != out.segment()) return std::nullopt;
+  return owner.mac();
 }
 
 }  // namespace tcpmig::net

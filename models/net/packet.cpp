@@ -44,8 +44,10 @@ void PacketList::clear() {
 }
 
 PacketPool::~PacketPool() {
-  // Every packet must be back here by now; unlink the free list before the
-  // storage (and the hooks in it) goes away.
+  // Every packet must be back here by now (a PacketPtr outliving its network
+  // is a programmer error); unlink the free list before the storage (and the
+  // hooks in it) goes away.
+  assert(in_use() == 0 && "PacketPool destroyed while packets are still held");
   free_.clear();
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "tcpmig/wire/bytes.hpp"
 #include "tcpmig/wire/ethernet.hpp"
@@ -24,16 +25,18 @@ struct UdpView {
   std::span<const uint8_t> payload;
 };
 
-// Parses the UDP datagram in a frame already accepted by Node::receive.
-bool parse_udp(const Packet& p, UdpView& out) {
+// Parses the UDP datagram in a frame already accepted by Node::receive;
+// nullopt when it is good, else why it must be dropped.
+std::optional<DropReason> parse_udp(const Packet& p, UdpView& out) {
   auto eth = wire::ConstEthernetFrame::check(p.bytes());
-  if (!eth) return false;
+  if (!eth) return DropReason::Malformed;
   auto ip = wire::ConstIpv4Packet::check(eth->payload());
-  if (!ip) return false;
+  if (!ip) return DropReason::Malformed;
   auto udp = wire::ConstUdpDatagram::check(ip->payload());
-  if (!udp || !udp->verify_checksum(ip->src(), ip->dst())) return false;
+  if (!udp) return DropReason::Malformed;
+  if (!udp->verify_checksum(ip->src(), ip->dst())) return DropReason::BadChecksum;
   out = UdpView{ip->src(), ip->dst(), udp->src_port(), udp->dst_port(), udp->payload()};
-  return true;
+  return std::nullopt;
 }
 
 // Builds a UDP frame (Ethernet addresses left for routing to fill) and sends it.
@@ -58,15 +61,18 @@ UdpEcho::UdpEcho(Node& node, uint16_t port) : node_(node), port_(port) {
   node_.set_ip_handler(wire::ip_proto::udp, this);
 }
 
-UdpEcho::~UdpEcho() { node_.set_ip_handler(wire::ip_proto::udp, nullptr); }
+UdpEcho::~UdpEcho() {
+  if (node_.ip_handler(wire::ip_proto::udp) == this) node_.set_ip_handler(wire::ip_proto::udp, nullptr);
+}
 
 void UdpEcho::receive_ipv4(Interface& in, PacketPtr p) {
   UdpView v;
-  if (!parse_udp(*p, v)) {
-    in.record_drop(DropReason::Malformed, p->bytes());
+  if (const auto bad = parse_udp(*p, v)) {
+    in.record_drop(*bad, p->bytes());
     return;
   }
-  if (v.dst_port != port_) {
+  // Never answer another echo (two echoes would bounce a datagram forever).
+  if (v.dst_port != port_ || v.src_port == port_) {
     in.record_drop(DropReason::NoHandler, p->bytes());
     return;
   }
@@ -85,7 +91,9 @@ UdpProber::UdpProber(Node& node, const ProbeConfig& cfg)
   if (cfg_.count > 0) timer_.schedule_at(std::max(cfg_.start, node.network().sim().now()));
 }
 
-UdpProber::~UdpProber() { node_.set_ip_handler(wire::ip_proto::udp, nullptr); }
+UdpProber::~UdpProber() {
+  if (node_.ip_handler(wire::ip_proto::udp) == this) node_.set_ip_handler(wire::ip_proto::udp, nullptr);
+}
 
 void UdpProber::send_next() {
   const uint32_t number = stats_.sent;
@@ -105,8 +113,8 @@ void UdpProber::send_next() {
 
 void UdpProber::receive_ipv4(Interface& in, PacketPtr p) {
   UdpView v;
-  if (!parse_udp(*p, v)) {
-    in.record_drop(DropReason::Malformed, p->bytes());
+  if (const auto bad = parse_udp(*p, v)) {
+    in.record_drop(*bad, p->bytes());
     return;
   }
   if (v.dst_port != cfg_.src_port) {
@@ -119,6 +127,10 @@ void UdpProber::receive_ipv4(Interface& in, PacketPtr p) {
   for (uint32_t k = probe_header_len; ok && k < v.payload.size(); ++k) {
     ok = v.payload[k] == pattern_byte(number, k);
   }
+  // A send time in the future was not written by us.
+  const uint64_t sent_ns =
+      ok ? (uint64_t{wire::load_be32(v.payload.data() + 4)} << 32) | wire::load_be32(v.payload.data() + 8) : 0;
+  ok = ok && sent_ns <= static_cast<uint64_t>(node_.network().sim().now().ns());
   if (!ok) {
     ++stats_.corrupt;
     return;
@@ -131,8 +143,6 @@ void UdpProber::receive_ipv4(Interface& in, PacketPtr p) {
   ++stats_.received;
   if (static_cast<int64_t>(number) < highest_seen_) ++stats_.out_of_order;
   highest_seen_ = std::max<int64_t>(highest_seen_, number);
-  const uint64_t sent_ns =
-      (uint64_t{wire::load_be32(v.payload.data() + 4)} << 32) | wire::load_be32(v.payload.data() + 8);
   const Duration rtt = node_.network().sim().now() - Time::from_ns(static_cast<int64_t>(sent_ns));
   stats_.rtt_min = std::min(stats_.rtt_min, rtt);
   stats_.rtt_max = std::max(stats_.rtt_max, rtt);

@@ -75,6 +75,9 @@ void Network::recompute_routes() {
   auto segment_of = [&](const Interface& i) -> int {
     return i.link() == nullptr ? -1 : segment_of_link[i.link()->index()];
   };
+  for (const auto& n : nodes_) {
+    for (const auto& i : n->interfaces()) i->segment_ = segment_of(*i);
+  }
   std::set<Subnet> subnets;
   for (std::size_t v = 0; v < l3.size(); ++v) {
     Node* n = l3[v];
@@ -82,7 +85,9 @@ void Network::recompute_routes() {
       const int seg = segment_of(*i);
       if (seg < 0) continue;
       boost::add_edge(seg_base + static_cast<std::size_t>(seg), v, g);
-      if (n->forwarding()) boost::add_edge(v, seg_base + static_cast<std::size_t>(seg), g);
+      // A router carries traffic from a segment only if it has an address
+      // there (hosts on the segment need it as their gateway).
+      if (n->forwarding() && i->address()) boost::add_edge(v, seg_base + static_cast<std::size_t>(seg), g);
       if (i->address()) {
         subnets.insert(Subnet{i->address()->ip.value & i->address()->mask(), i->address()->prefix_len});
       }
@@ -137,12 +142,11 @@ void Network::recompute_routes() {
       if (color[v] == boost::white_color || pred[v] == v) continue;  // unreachable
       const Vertex seg_v = pred[v];
       const auto seg = static_cast<int>(seg_v - seg_base);
+      // The node's interface on that segment, preferring one with an address.
       Interface* out = nullptr;
       for (const auto& i : n->interfaces()) {
-        if (segment_of(*i) == seg) {
-          out = i.get();
-          break;
-        }
+        if (segment_of(*i) != seg) continue;
+        if (out == nullptr || (!out->address() && i->address())) out = i.get();
       }
       if (out == nullptr) continue;
       if (is_source[seg_v]) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "tcpmig/net/network.hpp"
@@ -402,4 +403,81 @@ TEST_CASE("a list error model drops exactly the listed received frames") {
   CHECK(b.interface(0).stats().drops[static_cast<size_t>(net::DropReason::ErrorModel)] == 2);
   CHECK(b.interface(0).stats().rx_packets == 4);
   CHECK(lab.trace.text().find(" b eth0 drop:error-model 10.0.0.1.40000 > 10.0.0.2.7: UDP") != std::string::npos);
+}
+
+TEST_CASE("building a bad topology throws with a message naming the problem") {
+  Lab lab;
+  auto& a = lab.net.add_host("a");
+  CHECK_THROWS_WITH_AS(lab.net.add_host("a"), "duplicate node name 'a'", std::invalid_argument);
+  CHECK_THROWS_AS(lab.net.add_host(""), std::invalid_argument);
+  CHECK_THROWS_AS(lab.net.add_host("bad name"), std::invalid_argument);
+  CHECK_THROWS_AS(lab.net.add_host("a/b"), std::invalid_argument);
+  auto& b = lab.net.add_host("b");
+  a.add_interface(addr("10.0.0.1/24"));
+  CHECK_THROWS_WITH_AS(b.add_interface(addr("10.0.0.1/24")),
+                       "address 10.0.0.1 of b is already used by a:eth0", std::invalid_argument);
+  auto& ib = b.add_interface(addr("10.0.0.2/24"));
+  net::LinkParams bad;
+  bad.loss = 1.5;
+  CHECK_THROWS_AS(lab.net.connect(a.interface(0), ib, bad), std::invalid_argument);
+  bad = net::LinkParams{};
+  bad.delay = sim::Duration::nanoseconds(-1);
+  CHECK_THROWS_AS(lab.net.connect(a.interface(0), ib, bad), std::invalid_argument);
+  lab.net.connect(a.interface(0), ib, net::LinkParams{});
+  CHECK_THROWS_WITH_AS(lab.net.connect(a.interface(0), ib, net::LinkParams{}),
+                       "link a:eth0 - b:eth0: interface already linked", std::invalid_argument);
+  auto& s1 = lab.net.add_switch("s1");
+  auto& s2 = lab.net.add_switch("s2");
+  auto& s3 = lab.net.add_switch("s3");
+  lab.net.connect(s1, s2, net::LinkParams{});
+  lab.net.connect(s2, s3, net::LinkParams{});
+  CHECK_THROWS_AS(lab.net.connect(s3, s1, net::LinkParams{}), std::invalid_argument);
+}
+
+TEST_CASE("no ARP: an address on another segment does not resolve, even in the same subnet") {
+  Lab lab;
+  auto& a = lab.net.add_host("a");
+  auto& b = lab.net.add_host("b");
+  auto& c = lab.net.add_host("c");
+  lab.net.connect(a, b, net::LinkParams{}, addr("10.0.0.1/24"), addr("10.0.0.2/24"));
+  c.add_interface(addr("10.0.0.3/24"));  // same subnet, not linked anywhere
+  net::ProbeConfig cfg;
+  cfg.dst = ip("10.0.0.3");
+  cfg.count = 1;
+  net::UdpProber prober(a, cfg);
+  lab.sim.run();
+  CHECK(a.interface(0).stats().drops[static_cast<size_t>(net::DropReason::NoNeighbour)] == 1);
+  CHECK(b.interface(0).stats().rx_packets == 0);
+}
+
+TEST_CASE("routers forward only frames sent to their MAC, and only via segments they have an address on") {
+  Lab lab;
+  auto& sw = lab.net.add_switch("sw");
+  auto& x = lab.net.add_host("x");
+  auto& r1 = lab.net.add_router("r1");  // on sw without an address: not a gateway there
+  auto& r2 = lab.net.add_router("r2");
+  auto& d = lab.net.add_host("d");
+  net::LinkParams lp;
+  lab.net.connect(x, sw, lp, addr("10.0.1.1/24"));
+  lab.net.connect(r1, sw, lp);
+  lab.net.connect(r2, sw, lp, addr("10.0.1.254/24"));
+  auto& s2 = lab.net.add_switch("s2");
+  lab.net.connect(r1, s2, lp, addr("10.0.2.253/24"));
+  lab.net.connect(r2, s2, lp, addr("10.0.2.254/24"));
+  lab.net.connect(d, s2, lp, addr("10.0.2.1/24"));
+  net::UdpEcho echo(d, 7);
+  net::ProbeConfig cfg;
+  cfg.dst = ip("10.0.2.1");
+  cfg.count = 3;
+  net::UdpProber prober(x, cfg);
+  lab.sim.run();
+  CHECK(prober.stats().received == 3);
+  CHECK(prober.stats().duplicates == 0);
+  // r1 saw the flooded first frame on sw but did not forward it.
+  CHECK(r1.interface(1).stats().tx_packets == 0);
+  bool via_r2 = false;
+  for (const auto& rt : x.routes()) {
+    if (rt.prefix.contains(ip("10.0.2.1"))) via_r2 = rt.gateway == ip("10.0.1.254");
+  }
+  CHECK(via_r2);
 }

@@ -14,16 +14,27 @@
 //   overtake it). Each direction draws from its own stream derived from
 //   (seed, "link/<node>:<if>-><node>:<if>").
 // - There is no ARP: a node resolves a next hop's MAC address from the
-//   topology (every interface address in the network is known). There is no
-//   IP fragmentation: frames larger than an interface's MTU are dropped.
+//   topology: the interface that owns the address, if it is attached to the
+//   same L2 segment as the outgoing interface. There is no IP fragmentation:
+//   frames larger than an interface's MTU are dropped.
 // - Hosts and routers are both `Node`s; a router has forwarding on. A host with
 //   several interfaces never forwards. Switches learn source MACs per port and
 //   flood unknown or broadcast destinations.
 // - Routes: for every subnet in the network each L3 node gets the first hop of
 //   a shortest path (fewest L3 hops) computed with Boost.Graph breadth-first
-//   search; only routers are used as intermediate hops. Ties go to the earliest
-//   created node/interface. Routes are recomputed before the next lookup after
-//   any node, interface or link is added, also while the simulation runs.
+//   search; only routers with an address on a segment forward through it.
+//   Among equally short paths the search order decides: destination segments
+//   by creation order of their first link, then interfaces in creation order.
+//   Routes are recomputed before the next lookup after any node, interface or
+//   link is added, also while the simulation runs.
+// - Routers forward only frames sent to their own MAC (not broadcasts), like
+//   Linux's ip_forward.
+// - Building a topology validates it and throws std::invalid_argument with a
+//   message naming the problem: empty, duplicate or unprintable node names
+//   (names become file names and trace fields), duplicate interface
+//   addresses, re-linking a linked interface, negative delays, probabilities
+//   outside [0, 1], and links that would close a loop of switches (there is no
+//   spanning tree protocol). Packets never throw.
 // - Trace events: tx when serialization starts, rx when the last bit arrives,
 //   drop:<reason> where the frame is discarded. Per-interface pcaps record tx
 //   and rx frames of that interface, like a capture on it.
@@ -164,6 +175,9 @@ class Interface {
 
   /// Consulted for every frame arriving on this interface (nullptr: none).
   void set_error_model(ErrorModel* model) { error_model_ = model; }
+  /// The L2 segment (links joined by switches) this interface is on, or -1
+  /// when it has no link; valid once routes are computed.
+  [[nodiscard]] int segment() const { return segment_; }
 
  private:
   friend class Link;
@@ -181,6 +195,7 @@ class Interface {
   int side_ = 0;  // which end of link_ this is (0 or 1)
   InterfaceStats stats_;
   uint64_t rx_index_ = 0;  // frames that reached this interface, for the error model
+  int segment_ = -1;       // set by Network::recompute_routes
   ErrorModel* error_model_ = nullptr;
   std::unique_ptr<sim::PcapWriter> pcap_;
 };
@@ -222,8 +237,11 @@ class Node {
   /// Adds an interface; its MAC comes from the network's deterministic counter.
   Interface& add_interface(std::optional<InterfaceAddress> addr = std::nullopt);
 
-  /// Registers the handler for locally addressed packets of `protocol`.
+  /// Registers the handler for locally addressed packets of `protocol`
+  /// (nullptr removes it). Handlers must not outlive the network.
   void set_ip_handler(uint8_t protocol, IpHandler* handler);
+  /// The handler registered for `protocol`, or nullptr.
+  [[nodiscard]] IpHandler* ip_handler(uint8_t protocol) const;
   /// True when `a` is one of this node's interface addresses.
   [[nodiscard]] bool has_address(Ipv4Address a) const;
   /// The address of the interface a packet to `dst` leaves through, or nullopt.
@@ -335,6 +353,7 @@ class Network {
   /// Adds any node type built on Node (e.g. a gateway); it gets the next id.
   template <class T, class... Args>
   T& add_node(std::string name, Args&&... args) {
+    check_new_node_name(name);
     auto n = std::make_unique<T>(*this, std::move(name), next_node_id(), std::forward<Args>(args)...);
     T& ref = *n;
     adopt(std::move(n));
@@ -364,8 +383,9 @@ class Network {
   /// enable_pcap, or (after close_pcaps) a failed write. Empty if none.
   [[nodiscard]] const std::string& pcap_error() const { return pcap_error_; }
 
-  /// MAC of the interface that owns `ip`, if any (the "no ARP" resolution).
-  [[nodiscard]] std::optional<MacAddress> resolve(Ipv4Address ip);
+  /// MAC of the interface that owns `ip`, if it is on the same L2 segment as
+  /// `out` (the "no ARP" resolution).
+  [[nodiscard]] std::optional<MacAddress> resolve(Ipv4Address ip, const Interface& out);
   /// Marks routes stale; they are recomputed before the next lookup.
   void topology_changed() { routes_stale_ = true; }
   /// Recomputes every node's routes now (normally done lazily).
@@ -379,6 +399,9 @@ class Network {
   void adopt(std::unique_ptr<Node> n);
   MacAddress next_mac();
   void interface_added(Interface& i);
+  void check_new_interface(const Node& n, const std::optional<InterfaceAddress>& addr) const;
+  void check_new_node_name(const std::string& name) const;
+  bool switches_connected(const Node& a, const Node& b) const;
   void ensure_routes() {
     if (routes_stale_) recompute_routes();
   }
@@ -387,7 +410,7 @@ class Network {
   PacketPool pool_;  // declared before nodes/links: destroyed after them
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<Link>> links_;
-  std::map<Ipv4Address, MacAddress> neighbours_;  // every interface address
+  std::map<Ipv4Address, Interface*> neighbours_;  // owner of every interface address
   sim::TraceWriter* trace_ = nullptr;
   std::string pcap_dir_;
   std::string pcap_error_;

@@ -67,7 +67,7 @@ class Packet {
   PacketPool* pool_;                            // where release() returns it
   uint64_t uid_ = 0;
   uint32_t size_ = 0;
-  alignas(8) std::array<uint8_t, capacity> buf_;
+  alignas(8) std::array<uint8_t, capacity> buf_{};  // zeroed once, at creation
 };
 
 /// Returns a packet to its pool (the deleter of PacketPtr).
