@@ -46,10 +46,11 @@ for f in $fuzzers; do
   work=build/test-fuzz/corpus-$name
   rm -rf "$work"
   mkdir -p "$work"
-  cp tests/fuzz/corpus/"$name"/* "$work"/
-  "build/test-fuzz/tests/fuzz/$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$work" 2>build/test-fuzz/$f.log || {
+  if [ -d "tests/fuzz/corpus/$name" ]; then cp -r "tests/fuzz/corpus/$name"/. "$work"/; fi
+  "build/test-fuzz/tests/fuzz/$f" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+    -artifact_prefix=build/test-fuzz/ "$work" 2>"build/test-fuzz/$f.log" || {
     tail -50 build/test-fuzz/$f.log
-    echo "fuzzer $f found a crash" >&2
+    echo "fuzzer $f found a crash; the input is in build/test-fuzz/crash-*" >&2
     exit 1
   }
   grep -E 'stat::number_of_executed_units|Done' build/test-fuzz/$f.log | tail -2

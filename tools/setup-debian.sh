@@ -27,7 +27,7 @@ fi
 
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
-    exec sudo "$0" "$@"
+    exec sudo sh "$0" "$@"
   fi
   echo "setup: missing packages:$missing; run this script as root" >&2
   exit 1
