@@ -1,0 +1,147 @@
+// The seed experiment's applications: a client that sends N requests over
+// ONE TCP connection and a server that answers each one.
+//
+// Place in the layers: models/apps, on tcp::TcpStack.
+// Framing: every message is one line of text terminated by '\n' (the '\n' is
+// not part of the message and is not printed). A receiver buffers bytes until
+// a '\n' arrives, so a message split across segments, or several messages in
+// one segment, are handled alike. Messages must not contain '\n'.
+// Protocol: the client connects, sends request i = "Hi, I'm Client{i}"
+// (i = first_index, first_index + 1, ...), waits for one response line, waits
+// `interval`, sends the next; after `count` responses it closes (if
+// close_when_done). The server answers every request line with its response
+// line, on every connection it accepts, and closes a connection when the
+// client's FIN arrives.
+// Console lines (see console.hpp), e.g.:
+//   0.004123456 client connected 10.0.1.1:47367 -> 10.0.2.1:80
+//   0.004123456 client sent: Hi, I'm Client0
+//   0.006200000 server1 connection from 10.0.1.1:47367
+//   0.006200000 server1 received: Hi, I'm Client0
+//   0.006200000 server1 sent: Hello, I'm Server 1
+//   0.008300000 client received: Hello, I'm Server 1
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tcpmig/apps/console.hpp"
+#include "tcpmig/sim/simulator.hpp"
+#include "tcpmig/tcp/stack.hpp"
+
+namespace tcpmig::apps {
+
+/// Collects '\n'-terminated lines from a byte stream.
+class LineReader {
+ public:
+  /// Reads everything available from `s` and appends complete lines to `out`.
+  void read(tcp::TcpSocket& s, std::vector<std::string>& out);
+  /// Bytes received after the last '\n'.
+  [[nodiscard]] const std::string& partial() const { return partial_; }
+
+ private:
+  std::string partial_;  // bytes of the line being received
+};
+
+struct RequestClientConfig {
+  wire::Ipv4Address server;                                // where to connect
+  uint16_t port = 80;                                      // server port
+  uint32_t count = 10;                                     // requests to send
+  uint32_t first_index = 0;                                // i of the first request
+  sim::Duration interval = sim::Duration::seconds(1);      // pause after each response
+  sim::Time start = sim::Time::zero();                     // when to connect
+  std::string name = "client";                             // console name
+  std::string request_prefix = "Hi, I'm Client";           // request i = prefix + i
+  bool close_when_done = true;                             // close after the last response
+  bool nodelay = false;                                    // TCP_NODELAY
+};
+
+/// Sends `count` requests over one connection, one at a time.
+class RequestClient final : public tcp::TcpEvents {
+ public:
+  RequestClient(tcp::TcpStack& stack, RequestClientConfig cfg, Console& console);
+  ~RequestClient() override;
+  RequestClient(const RequestClient&) = delete;
+  RequestClient& operator=(const RequestClient&) = delete;
+
+  [[nodiscard]] uint32_t sent() const { return sent_; }
+  /// Response lines, in arrival order.
+  [[nodiscard]] const std::vector<std::string>& responses() const { return responses_; }
+  /// True once every response arrived.
+  [[nodiscard]] bool done() const { return responses_.size() >= cfg_.count; }
+  /// Set when the connection ended.
+  [[nodiscard]] bool closed() const { return closed_; }
+  [[nodiscard]] tcp::CloseReason close_reason() const { return reason_; }
+  /// The socket (nullptr before start or if connect failed).
+  [[nodiscard]] tcp::TcpSocket* socket() const { return sock_; }
+
+  void on_connected(tcp::TcpSocket& s) override;
+  void on_readable(tcp::TcpSocket& s) override;
+  void on_peer_fin(tcp::TcpSocket& s) override;
+  void on_closed(tcp::TcpSocket& s, tcp::CloseReason r) override;
+
+ private:
+  void start();
+  void send_next();
+
+  tcp::TcpStack& stack_;
+  RequestClientConfig cfg_;
+  Console& console_;
+  sim::Timer start_timer_;  // connect at cfg.start
+  sim::Timer next_timer_;   // next request after `interval`
+  tcp::TcpSocket* sock_ = nullptr;
+  LineReader reader_;
+  std::vector<std::string> responses_;
+  std::vector<std::string> lines_;  // scratch
+  uint32_t sent_ = 0;
+  bool closed_ = false;
+  tcp::CloseReason reason_ = tcp::CloseReason::Normal;
+};
+
+struct ResponseServerConfig {
+  uint16_t port = 80;                              // listen port
+  std::string name = "server1";                    // console name
+  std::string response = "Hello, I'm Server 1";    // the answer to every request
+  uint32_t backlog = 128;                          // listen backlog
+  bool nodelay = false;                            // TCP_NODELAY on accepted sockets
+};
+
+/// Answers every request line with `response`.
+class ResponseServer final : public tcp::TcpEvents {
+ public:
+  ResponseServer(tcp::TcpStack& stack, ResponseServerConfig cfg, Console& console);
+  ~ResponseServer() override;
+  ResponseServer(const ResponseServer&) = delete;
+  ResponseServer& operator=(const ResponseServer&) = delete;
+
+  /// Request lines received, over all connections, in arrival order.
+  [[nodiscard]] const std::vector<std::string>& requests() const { return requests_; }
+  [[nodiscard]] uint32_t connections() const { return connections_; }
+  [[nodiscard]] tcp::TcpSocket* listener() const { return listener_; }
+
+  void on_accept(tcp::TcpSocket& listener, tcp::TcpSocket& child) override;
+  void on_readable(tcp::TcpSocket& s) override;
+  void on_peer_fin(tcp::TcpSocket& s) override;
+  void on_closed(tcp::TcpSocket& s, tcp::CloseReason r) override;
+
+ private:
+  struct Conn {
+    tcp::TcpSocket* sock;
+    LineReader reader;
+  };
+  Conn* find(tcp::TcpSocket& s);
+
+  tcp::TcpStack& stack_;
+  ResponseServerConfig cfg_;
+  Console& console_;
+  tcp::TcpSocket* listener_ = nullptr;
+  std::vector<Conn> conns_;  // accepted connections, in accept order
+  std::vector<std::string> requests_;
+  std::vector<std::string> lines_;  // scratch
+  uint32_t connections_ = 0;
+};
+
+/// "a.b.c.d:port".
+std::string endpoint_text(wire::Ipv4Address a, uint16_t port);
+
+}  // namespace tcpmig::apps

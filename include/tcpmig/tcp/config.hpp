@@ -1,0 +1,84 @@
+// Per-host TCP settings, with Linux's defaults (the sysctl each one mirrors is
+// named in its comment).
+//
+// Place in the layers: models/tcp (public API). A TcpStack copies its
+// TcpConfig when it is created; sockets read it when they open. Every feature
+// is switchable so a scenario can reproduce a stock Linux host as well as the
+// seed experiment's `net.ipv4.tcp_timestamps=0` host.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "tcpmig/sim/time.hpp"
+
+namespace tcpmig::tcp {
+
+using sim::Duration;
+
+/// TCP behaviour of one host.
+struct TcpConfig {
+  /// MSS we announce; 0 derives it from the outgoing interface's MTU (MTU - 40,
+  /// 1460 on Ethernet), like Linux without a route `advmss`.
+  uint16_t mss = 0;
+  /// Initial congestion window in segments (RFC 6928 IW10, Linux TCP_INIT_CWND).
+  uint32_t initial_cwnd_segments = 10;
+  /// RTO floor (Linux TCP_RTO_MIN, 200 ms).
+  Duration rto_min = Duration::milliseconds(200);
+  /// RTO before any RTT sample (RFC 6298 2.1; Linux TCP_TIMEOUT_INIT, 1 s).
+  Duration rto_initial = Duration::seconds(1);
+  /// RTO ceiling (Linux TCP_RTO_MAX, 120 s).
+  Duration rto_max = Duration::seconds(120);
+  /// RTO after the handshake when the SYN had to be retransmitted (RFC 6298 5.7).
+  Duration rto_after_syn_retransmit = Duration::seconds(3);
+  /// Delayed-ACK timeout (Linux TCP_DELACK_MIN, 40 ms); zero disables delayed ACKs.
+  Duration delayed_ack = Duration::milliseconds(40);
+  /// Linux's quick-ACK mode: the first data segments of a connection (up to
+  /// 16, TCP_MAX_QUICKACKS) are acknowledged at once, until the connection
+  /// turns interactive ("pingpong": we send data soon after receiving), when
+  /// ACKs are delayed to ride on the replies. false: always delayed ACKs.
+  bool quickack = true;
+  /// RFC 7323 timestamps (net.ipv4.tcp_timestamps).
+  bool timestamps = true;
+  /// RFC 2018 SACK (net.ipv4.tcp_sack).
+  bool sack = true;
+  /// RFC 2883 D-SACK: report duplicate data in the first SACK block (net.ipv4.tcp_dsack).
+  bool dsack = true;
+  /// RFC 7323 window scaling (net.ipv4.tcp_window_scaling).
+  bool window_scaling = true;
+  /// Nagle's algorithm for new sockets (a socket turns it off with set_nodelay).
+  bool nagle = true;
+  /// TIME_WAIT duration (Linux TCP_TIMEWAIT_LEN, 60 s).
+  Duration time_wait = Duration::seconds(60);
+  /// How long an orphaned (closed by the app) socket may sit in FIN_WAIT_2
+  /// (net.ipv4.tcp_fin_timeout, 60 s).
+  Duration fin_wait2_timeout = Duration::seconds(60);
+  /// SYN retransmissions before connect fails (net.ipv4.tcp_syn_retries, 6).
+  uint32_t syn_retries = 6;
+  /// SYN-ACK retransmissions before a half-open child is dropped (tcp_synack_retries, 5).
+  uint32_t synack_retries = 5;
+  /// Data retransmissions before the connection is aborted (tcp_retries2, 15).
+  uint32_t retries = 15;
+  /// Receive buffer bytes per socket (allocated when the socket opens).
+  uint32_t recv_buffer = 131072;
+  /// Send buffer bytes per socket (allocated when the socket opens).
+  uint32_t send_buffer = 131072;
+  /// Space the window-scale shift is computed from, as Linux computes it from
+  /// max(tcp_rmem[2], rmem_max) = 6 MiB (shift 7): the smallest shift with
+  /// max(recv_buffer, this) >> shift <= 65535, at most 14.
+  uint32_t window_scale_space = 6291456;
+  /// Timestamp clock tick (Linux: 1 ms).
+  Duration ts_tick = Duration::milliseconds(1);
+  /// Add a random per-connection offset to TSval (Linux >= 4.10, tcp_timestamps=1).
+  bool ts_random_offset = true;
+  /// Fixed initial sequence number for every connection (tests); unset draws
+  /// it from the host's seeded stream "tcp/<node>".
+  std::optional<uint32_t> isn;
+  /// Ephemeral port range for connect (net.ipv4.ip_local_port_range).
+  uint16_t ephemeral_port_min = 32768;
+  uint16_t ephemeral_port_max = 60999;
+  /// Duplicate ACKs (or SACKed segments) that trigger fast retransmit (RFC 5681, tcp_reordering).
+  uint32_t dupthresh = 3;
+};
+
+}  // namespace tcpmig::tcp

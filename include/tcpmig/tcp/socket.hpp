@@ -1,0 +1,409 @@
+// One TCP connection (or listener): RFC 9293 state machine with RFC 5961
+// checks, RFC 6298 RTO (Karn, backoff), RFC 5681 + 6582 NewReno, RFC 7323
+// window scaling + timestamps (RTTM, PAWS), RFC 2018 SACK with RFC 6675 loss
+// recovery, MSS option, delayed ACK, Nagle, persist timer.
+//
+// Place in the layers: models/tcp. TcpStack (stack.hpp) demultiplexes a
+// segment to TcpSocket::input(), which runs the handler of the current state
+// (on_syn_sent, on_syn_received, ...; the synchronized states share
+// on_synchronized); output() then sends what the windows allow, and the
+// events collected meanwhile are delivered to the application's TcpEvents
+// once the socket is consistent again.
+//
+// Rules:
+// - Sequence numbers are wire::SeqNumber everywhere (wrap-aware compare).
+// - The connection's timer is one variant (`TimerState`) on one intrusive
+//   sim::Timer; the delayed ACK has its own sim::Timer. Nothing allocates
+//   after the socket opened: buffers are rings sized by TcpConfig, the
+//   reassembly map and SACK scoreboard are fixed-capacity range sets.
+// - Linux's choices where the RFCs leave room (each noted where made):
+//   RTO = srtt + max(G, 4 rttvar) clamped to [rto_min, rto_max]; cwnd grows by
+//   bytes acked in slow start; after an RTO everything outstanding is lost and
+//   resent from snd_una, skipping SACKed ranges; zero-window probes carry
+//   seq = snd_una - 1; close() with unread data resets the connection; data
+//   arriving for a socket the application closed resets it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <variant>
+
+#include "tcpmig/sim/simulator.hpp"
+#include "tcpmig/tcp/buffers.hpp"
+#include "tcpmig/tcp/config.hpp"
+#include "tcpmig/wire/address.hpp"
+#include "tcpmig/wire/seq.hpp"
+#include "tcpmig/wire/tcp.hpp"
+
+namespace tcpmig::tcp {
+
+using sim::Time;
+using wire::Ipv4Address;
+
+class TcpStack;
+class TcpSocket;
+
+/// RFC 9293 section 3.3.2 connection states.
+enum class TcpState : uint8_t {
+  Closed,
+  Listen,
+  SynSent,
+  SynReceived,
+  Established,
+  FinWait1,
+  FinWait2,
+  CloseWait,
+  Closing,
+  LastAck,
+  TimeWait,
+};
+/// Upper-case RFC name ("ESTABLISHED").
+const char* state_name(TcpState s);
+
+/// Why a connection ended (the argument of on_closed).
+enum class CloseReason : uint8_t {
+  Normal,   ///< orderly close: both sides' FINs sent and acknowledged
+  Reset,    ///< the peer reset an established connection
+  Refused,  ///< the peer answered our SYN with RST
+  Timeout,  ///< SYN or data retransmissions exhausted
+  Aborted,  ///< this side reset it (abort(), close() with unread data, data after close())
+};
+const char* close_reason_name(CloseReason r);
+
+/// Local and remote address and port; ordered (the demux map's key).
+struct FourTuple {
+  Ipv4Address local_addr;
+  uint16_t local_port = 0;
+  Ipv4Address remote_addr;
+  uint16_t remote_port = 0;
+  constexpr auto operator<=>(const FourTuple&) const = default;
+};
+
+/// What the application hears. Each callback runs after the socket finished
+/// processing the segment or timer that caused it; the application may call
+/// any socket or stack function from inside.
+class TcpEvents {
+ public:
+  virtual ~TcpEvents() = default;
+  /// An active open completed (ESTABLISHED).
+  virtual void on_connected(TcpSocket&) {}
+  /// A listener's new connection is ESTABLISHED; set its events with
+  /// child.set_events() here (otherwise the child's events go nowhere).
+  virtual void on_accept(TcpSocket& /*listener*/, TcpSocket& /*child*/) {}
+  /// New in-order data can be read with recv().
+  virtual void on_readable(TcpSocket&) {}
+  /// Send-buffer space was freed after a send() accepted less than offered.
+  virtual void on_writable(TcpSocket&) {}
+  /// The peer's FIN arrived in order: no more data will come.
+  virtual void on_peer_fin(TcpSocket&) {}
+  /// The connection is over for the application (CLOSED, or TIME_WAIT after
+  /// an orderly close). Delivered once; not after abort().
+  virtual void on_closed(TcpSocket&, CloseReason) {}
+};
+
+/// Connection timer states (smoltcp-style): exactly one is active.
+namespace timer {
+struct Idle {};
+/// RTO of the oldest outstanding SYN, data or FIN; `backoff` retransmissions so far.
+struct Retransmit {
+  Time expires;
+  uint32_t backoff = 0;
+};
+/// Zero-window probe due; `backoff` probes sent without the window opening.
+struct Persist {
+  Time expires;
+  uint32_t backoff = 0;
+};
+/// 2MSL wait before CLOSED.
+struct TimeWait {
+  Time expires;
+};
+/// Orphaned FIN_WAIT_2 gives up (tcp_fin_timeout).
+struct FinWait2 {
+  Time expires;
+};
+}  // namespace timer
+using TimerState = std::variant<timer::Idle, timer::Retransmit, timer::Persist, timer::TimeWait, timer::FinWait2>;
+
+/// Congestion-control phase (Linux's Open / Recovery / Loss).
+enum class CaState : uint8_t {
+  Open,      ///< normal: slow start or congestion avoidance
+  Recovery,  ///< fast recovery (RFC 6582 NewReno, or RFC 6675 with SACK) until `recover` is acked
+  Loss,      ///< after an RTO: resending from snd_una until the old snd_nxt is acked
+};
+
+/// Counters of one socket.
+struct TcpSocketStats {
+  uint64_t segs_in = 0;            ///< segments processed
+  uint64_t segs_out = 0;           ///< segments sent (all kinds)
+  uint64_t data_segs_in = 0;       ///< segments with payload received
+  uint64_t data_segs_out = 0;      ///< segments with payload sent, incl. retransmissions
+  uint64_t bytes_acked = 0;        ///< payload bytes acknowledged by the peer
+  uint64_t bytes_received = 0;     ///< in-order payload bytes delivered to the receive buffer
+  uint64_t retransmits = 0;        ///< segments retransmitted (any cause)
+  uint64_t fast_retransmits = 0;   ///< recoveries entered by dupacks/SACK
+  uint64_t timeouts = 0;           ///< RTO expirations
+  uint64_t dupacks_in = 0;         ///< duplicate ACKs received
+  uint64_t dup_data_in = 0;        ///< segments whose payload was entirely old
+  uint64_t ooo_segs_in = 0;        ///< segments queued out of order
+  uint64_t paws_drops = 0;         ///< segments dropped by PAWS
+  uint64_t challenge_acks = 0;     ///< RFC 5961 challenge ACKs sent
+  uint64_t zero_window_probes = 0; ///< persist probes sent
+  uint64_t rtt_samples = 0;        ///< RTT measurements taken
+};
+
+/// A TCP socket owned by a TcpStack. Obtain one from TcpStack::connect,
+/// TcpStack::listen or a listener's on_accept. The reference stays valid
+/// until the application has called close() or abort() *and* the connection
+/// reached CLOSED; the stack frees it at the end of that event.
+class TcpSocket {
+ public:
+  TcpSocket(TcpStack& stack, const TcpConfig& cfg);
+  ~TcpSocket();
+  TcpSocket(const TcpSocket&) = delete;
+  TcpSocket& operator=(const TcpSocket&) = delete;
+
+  // ---- application API
+  /// Where events go (nullptr: nowhere).
+  void set_events(TcpEvents* e) { events_ = e; }
+  [[nodiscard]] TcpEvents* events() const { return events_; }
+  /// Queues bytes for sending; returns how many fit in the send buffer (0 if
+  /// the socket cannot send: not open, or shut down for writing).
+  std::size_t send(std::span<const uint8_t> data);
+  /// Free send-buffer bytes.
+  [[nodiscard]] std::size_t send_space() const;
+  /// Bytes queued and not yet acknowledged.
+  [[nodiscard]] std::size_t send_queued() const { return snd_buf_.size(); }
+  /// Copies and consumes up to out.size() received bytes; returns how many.
+  std::size_t recv(std::span<uint8_t> out);
+  /// In-order bytes waiting in the receive buffer.
+  [[nodiscard]] std::size_t recv_available() const { return rcv_buf_.size(); }
+  /// True once the peer's FIN has been received in order.
+  [[nodiscard]] bool peer_closed() const { return fin_received_; }
+  /// Half-close: no more sends; FIN follows the queued data.
+  void shutdown();
+  /// Full close: shutdown() and release the socket to the stack. With unread
+  /// received data the connection is reset instead (Linux). After close()
+  /// only on_closed is delivered.
+  void close();
+  /// Sends RST (when synchronized) and goes to CLOSED at once; no callbacks.
+  void abort();
+  /// TCP_NODELAY: true turns Nagle's algorithm off.
+  void set_nodelay(bool on);
+
+  // ---- inspection (RFC 9293 names)
+  [[nodiscard]] TcpState state() const { return state_; }
+  [[nodiscard]] const FourTuple& tuple() const { return tuple_; }
+  [[nodiscard]] SeqNumber iss() const { return iss_; }
+  [[nodiscard]] SeqNumber irs() const { return irs_; }
+  [[nodiscard]] SeqNumber snd_una() const { return snd_una_; }
+  [[nodiscard]] SeqNumber snd_nxt() const { return snd_nxt_; }
+  [[nodiscard]] uint32_t snd_wnd() const { return snd_wnd_; }
+  [[nodiscard]] SeqNumber rcv_nxt() const { return rcv_nxt_; }
+  /// Receive window we would advertise now (bytes).
+  [[nodiscard]] uint32_t rcv_wnd() const;
+  [[nodiscard]] uint32_t cwnd() const { return cwnd_; }
+  [[nodiscard]] uint32_t ssthresh() const { return ssthresh_; }
+  /// Payload bytes per full segment we send (peer's MSS minus our options).
+  [[nodiscard]] uint32_t snd_mss() const { return snd_mss_; }
+  [[nodiscard]] Duration srtt() const { return srtt_; }
+  [[nodiscard]] Duration rttvar() const { return rttvar_; }
+  [[nodiscard]] Duration rto() const { return rto_; }
+  [[nodiscard]] CaState ca_state() const { return ca_state_; }
+  [[nodiscard]] const TimerState& timer_state() const { return timer_; }
+  [[nodiscard]] bool ts_enabled() const { return ts_ok_; }
+  [[nodiscard]] bool sack_enabled() const { return sack_ok_; }
+  /// Shift we apply to the peer's window field (0 without window scaling).
+  [[nodiscard]] uint8_t snd_wscale() const { return snd_wscale_; }
+  /// Shift we apply to our advertised window (0 without window scaling).
+  [[nodiscard]] uint8_t rcv_wscale() const { return rcv_wscale_; }
+  [[nodiscard]] bool nodelay() const { return !nagle_; }
+  [[nodiscard]] const TcpSocketStats& stats() const { return stats_; }
+  [[nodiscard]] bool is_listener() const { return state_ == TcpState::Listen; }
+  [[nodiscard]] TcpStack& stack() const { return *stack_; }
+
+ private:
+  friend class TcpStack;
+
+  /// A parsed incoming segment and its addresses.
+  struct Segment {
+    const wire::TcpRepr& tcp;
+    Ipv4Address src;
+    Ipv4Address dst;
+    [[nodiscard]] uint32_t len() const { return tcp.seq_len(); }
+    [[nodiscard]] bool has(uint8_t f) const { return (tcp.flags & f) != 0; }
+  };
+  // Pending application events, delivered by flush_events().
+  enum EventBit : uint8_t {
+    kConnected = 1,
+    kReadable = 2,
+    kWritable = 4,
+    kPeerFin = 8,
+    kClosed = 16,
+  };
+
+  // ---- opening (called by TcpStack)
+  void open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss);
+  void open_listen(const FourTuple& t, uint32_t backlog);
+  void open_passive(TcpSocket& listener, const FourTuple& t, const Segment& syn, uint32_t isn, uint16_t adv_mss);
+
+  // ---- input: SEGMENT ARRIVES, one handler per state group
+  void input(const Segment& seg);
+  void on_syn_sent(const Segment& seg);
+  /// SYN_RECEIVED .. TIME_WAIT: RFC 9293 3.10.7.4 steps 1-8.
+  void on_synchronized(const Segment& seg);
+  bool check_sequence(const Segment& seg);
+  bool on_rst(const Segment& seg);
+  bool process_ack(const Segment& seg);
+  void on_syn_received_ack(const Segment& seg);
+  void process_ack_in_state();
+  void process_text(const Segment& seg);
+  void process_fin();
+  void process_data(SeqNumber seq, std::span<const uint8_t> data);
+  void on_listen(const Segment& seg, uint32_t in_mtu);
+  void establish();
+  [[nodiscard]] bool fin_acked() const;
+  [[nodiscard]] bool synchronized() const;
+  void send_probe();
+  [[nodiscard]] bool fast_retransmit_allowed() const { return !after_rto_ || snd_una_ > recover_; }
+  /// TIME_WAIT: may a new SYN reuse this 4-tuple (RFC 6191 / Linux tcp_timewait_state_process)?
+  [[nodiscard]] bool accepts_new_syn(const wire::TcpRepr& syn) const;
+  void time_wait_restart();
+  void parse_syn_options(const wire::TcpRepr& syn);
+
+  // ---- sender
+  void output();
+  bool send_new_data(uint32_t budget);
+  void retransmit(SeqNumber seq, uint32_t max_len);
+  void transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retransmission);
+  void send_ack();
+  void send_rst_for_state();
+  void send_syn(bool with_ack);
+  [[nodiscard]] SeqNumber data_end() const;  // seq after the last buffered byte
+  [[nodiscard]] bool fin_pending() const { return fin_queued_ && !fin_sent_; }
+  [[nodiscard]] uint32_t flight_size() const { return static_cast<uint32_t>(snd_nxt_ - snd_una_); }
+  [[nodiscard]] uint32_t pipe() const;
+  [[nodiscard]] bool is_lost(SeqNumber s) const;
+  void on_new_ack(SeqNumber ack, uint32_t acked, uint32_t prior_flight);
+  void on_dupack();
+  void enter_recovery();
+  void update_rtt(Duration sample);
+  void arm_retransmit(bool restart);
+  void arm_persist_if_needed();
+  [[nodiscard]] Duration current_rto(uint32_t backoff) const;
+  [[nodiscard]] uint32_t ts_now() const;
+
+  // ---- receiver
+  [[nodiscard]] uint32_t select_window();
+  void schedule_ack();
+  void update_sack_blocks(SeqNumber s, SeqNumber e);
+
+  // ---- timers and lifecycle
+  void on_timer();
+  void on_delack_timer();
+  void on_retransmit_timeout(timer::Retransmit rt);
+  void on_persist_timeout(timer::Persist p);
+  void set_timer(TimerState t);
+  void enter_time_wait();
+  void set_state(TcpState s);
+  void to_closed(CloseReason r, bool notify);
+  void post(uint8_t event_bits) { pending_events_ |= event_bits; }
+  void flush_events();
+
+  TcpStack* stack_;                 // owner; outlives the socket
+  uint64_t id_ = 0;                 // creation number within the stack (ownership key)
+  bool reap_scheduled_ = false;     // queued for destruction by the stack
+  bool closed_posted_ = false;      // kClosed already posted (on_closed is delivered once)
+  TcpConfig cfg_;                   // the host's settings when the socket opened
+  TcpEvents* events_ = nullptr;     // application callbacks, may be null
+  TcpState state_ = TcpState::Closed;
+  FourTuple tuple_{};               // addresses and ports
+  TcpSocket* listener_ = nullptr;   // passive open: the listener (until accepted)
+  uint32_t backlog_ = 0;            // listener: max half-open children
+  uint32_t half_open_ = 0;          // listener: children in SYN_RECEIVED
+
+  // Send sequence space (RFC 9293 3.3.1).
+  SeqNumber iss_;      // our initial sequence number
+  SeqNumber snd_una_;  // oldest unacknowledged sequence number
+  SeqNumber snd_nxt_;  // next new sequence number (highest sent + 1; never moves back)
+  uint32_t snd_wnd_ = 0;       // peer's window, scaled, in bytes
+  uint32_t max_snd_wnd_ = 0;   // largest snd_wnd seen (RFC 5961 ACK check, SWS)
+  SeqNumber snd_wl1_;  // seq of the segment that last updated snd_wnd
+  SeqNumber snd_wl2_;  // ack of the segment that last updated snd_wnd
+  SeqNumber buf_seq_;  // sequence number of snd_buf_'s first byte
+  SeqNumber snd_sml_;  // end of the last sub-MSS segment sent (Nagle-Minshall)
+  ByteRing snd_buf_;   // unacknowledged + unsent data
+  bool fin_queued_ = false;  // shutdown() called: FIN follows the data
+  bool fin_sent_ = false;    // the FIN has been sent (at data_end())
+  bool syn_retransmitted_ = false;  // RFC 6298 5.7
+  bool want_writable_ = false;      // a send() was short: report space
+  bool nagle_ = true;               // Nagle's algorithm on
+
+  // Receive sequence space.
+  SeqNumber irs_;        // peer's initial sequence number
+  SeqNumber rcv_nxt_;    // next sequence number expected
+  SeqNumber rcv_adv_;    // right edge of the last advertised window (never retreats)
+  SeqNumber rcv_wup_;    // rcv_nxt when the last ACK was sent (Last.ACK.sent)
+  ByteRing rcv_buf_;     // in-order data [0, size), out-of-order data after it
+  SeqRangeSet ooo_;      // out-of-order ranges held in rcv_buf_
+  bool fin_received_ = false;        // peer's FIN processed (in order)
+  bool fin_ooo_ = false;             // peer's FIN seen but data before it is missing
+  SeqNumber fin_seq_;                // its sequence number
+  std::array<SeqRangeSet::Range, 4> sack_blocks_{};  // blocks to report, most recent first
+  uint8_t sack_count_ = 0;           // blocks in use
+  std::optional<SeqRangeSet::Range> dsack_;  // duplicate range for the next ACK's first block (RFC 2883)
+  uint32_t rcv_mss_ = 536;           // estimate of the peer's segment size (delayed ACK)
+  uint32_t rcv_ssthresh_ = 65535;    // cap on the advertised window; starts at the SYN's
+                                     // window, grows 2 MSS per in-order segment (Linux)
+  bool ack_now_ = false;             // send an ACK at the end of this input
+  bool ato_init_ = false;            // the first data segment has arrived (Linux icsk_ack.ato != 0)
+  uint8_t quick_acks_ = 0;           // immediate ACKs left in quick-ACK mode
+  bool pingpong_ = false;            // interactive: delay ACKs to piggyback them
+  Time last_data_rcvd_;              // when data last arrived (Linux lrcvtime)
+  bool rcvd_since_sent_ = false;     // data arrived after we last sent new data
+  bool closed_by_app_ = false;       // close() or abort() called
+  bool rcv_shutdown_ = false;        // close() called: new data resets the connection
+
+  // Options negotiated.
+  uint16_t adv_mss_ = 536;   // MSS we announced
+  uint32_t snd_mss_ = 536;   // payload per full segment we send
+  uint8_t snd_wscale_ = 0;   // peer's shift
+  uint8_t rcv_wscale_ = 0;   // our shift
+  bool wscale_ok_ = false;   // both sent window scale
+  bool sack_ok_ = false;     // both sent SACK-permitted
+  bool ts_ok_ = false;       // both sent timestamps
+  uint32_t ts_recent_ = 0;   // latest valid TSval from the peer (RFC 7323 4.3)
+  uint32_t ts_offset_ = 0;   // added to our TS clock
+
+  // RTT and RTO (RFC 6298).
+  Duration srtt_{};             // smoothed RTT; zero until the first sample
+  Duration rttvar_{};           // RTT variation
+  Duration rto_{};              // current RTO before backoff
+  bool rtt_timing_ = false;     // a segment is being timed (Karn)
+  bool rtt_need_ts_ = false;    // a retransmission stopped the timing: take the next sample from TSecr (RFC 7323 RTTM)
+  SeqNumber rtt_seq_;           // ack that completes the timed segment
+  Time rtt_sent_;               // when it was sent
+
+  // Congestion control (RFC 5681, 6582, 6675).
+  uint32_t cwnd_ = 0;             // congestion window, bytes
+  uint32_t ssthresh_ = 0x7fffffff;  // slow-start threshold, bytes
+  uint32_t ca_acked_ = 0;         // bytes acked toward the next +1 MSS in CA
+  uint32_t dupacks_ = 0;          // consecutive duplicate ACKs
+  CaState ca_state_ = CaState::Open;
+  SeqNumber recover_;             // snd_nxt when recovery/loss began (RFC 6582 "recover")
+  SeqNumber high_rxt_;            // next byte after the highest retransmitted one (RFC 6675 HighRxt)
+  SeqRangeSet sacked_;            // SACK scoreboard above snd_una
+  bool after_rto_ = false;        // RFC 6582: no fast retransmit until an ACK passes recover_ after an RTO
+
+  TimerState timer_;              // the connection timer's state
+  sim::Timer conn_timer_;         // fires on_timer() at the state's expiry
+  sim::Timer delack_timer_;       // delayed ACK
+  uint16_t ip_ident_ = 0;         // next IPv4 identification
+  uint8_t pending_events_ = 0;    // EventBit set, delivered by flush_events()
+  CloseReason close_reason_ = CloseReason::Normal;  // for kClosed
+  bool in_callbacks_ = false;     // flush_events() running
+  TcpSocketStats stats_;
+};
+
+}  // namespace tcpmig::tcp
