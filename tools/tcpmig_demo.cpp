@@ -1,7 +1,10 @@
-// tcpmig-demo: a small simulated network with UDP probes, written to pcaps and
-// a text trace. It shows what the simulator substrate does before TCP exists:
-// forwarding through a router, a learning switch, a lossy link and a server
-// that joins the network while the simulation runs.
+// tcpmig-demo: a small simulated network written to pcaps and a text trace.
+// client1 runs the seed experiment's request/response exchange with server1
+// over TCP (10 requests on one connection; no migration yet), and client2
+// sends UDP probes to server2, which joins the network while the simulation
+// runs. It shows forwarding through a router, learning switches, a lossy
+// access link, TCP recovering from loss, and routes following a topology
+// change.
 //
 // Topology (addresses in brackets):
 //
@@ -21,8 +24,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tcpmig/apps/console.hpp"
+#include "tcpmig/apps/request_response.hpp"
 #include "tcpmig/net/network.hpp"
 #include "tcpmig/net/probe.hpp"
+#include "tcpmig/tcp/stack.hpp"
 #include "tcpmig/sim/simulator.hpp"
 #include "tcpmig/sim/trace.hpp"
 
@@ -143,15 +149,24 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  net::UdpEcho echo1(server1, 7);
-  net::ProbeConfig p1;
-  p1.dst = *wire::Ipv4Address::parse("10.0.2.10");
-  p1.count = count;
-  p1.interval = 5_ms;
-  net::UdpProber prober1(client1, p1);
+  // The experiment's pair over TCP, printing like the seed's terminals.
+  apps::Console console(stdout);
+  tcp::TcpStack client1_tcp(client1);
+  tcp::TcpStack server1_tcp(server1);
+  apps::ResponseServerConfig server_cfg;
+  server_cfg.name = "server1";
+  apps::ResponseServer server(server1_tcp, server_cfg, console);
+  apps::RequestClientConfig client_cfg;
+  client_cfg.server = *wire::Ipv4Address::parse("10.0.2.10");
+  client_cfg.count = 10;
+  client_cfg.interval = 20_ms;
+  client_cfg.name = "client1";
+  apps::RequestClient client(client1_tcp, client_cfg, console);
 
-  net::ProbeConfig p2 = p1;
+  net::ProbeConfig p2;
   p2.dst = *wire::Ipv4Address::parse("10.0.2.20");
+  p2.count = count;
+  p2.interval = 5_ms;
   p2.start = sim::Time::zero() + 2_ms;
   net::UdpProber prober2(client2, p2);
 
@@ -180,7 +195,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  report("client1", "10.0.2.10 (server1)", prober1.stats());
+  std::printf("client1 <-> 10.0.2.10:80 (server1): %u requests sent, %zu responses, connection %s\n",
+              client.sent(), client.responses().size(),
+              client.closed() ? tcp::close_reason_name(client.close_reason()) : "open");
   report("client2", "10.0.2.20 (server2)", prober2.stats());
   std::printf("%llu events, %llu trace lines, pcaps and trace in %s/\n",
               static_cast<unsigned long long>(simulator.events_executed()),
