@@ -60,6 +60,7 @@ BulkSender::BulkSender(tcp::TcpStack& stack, BulkSenderConfig cfg, Console& cons
     : stack_(stack),
       cfg_(std::move(cfg)),
       console_(console),
+      name_(cfg_.name.empty() ? stack.node().name() : cfg_.name),
       start_timer_(stack.sim(), sim::Callback::bind<&BulkSender::start>(this)) {
   start_timer_.schedule_at(std::max(cfg_.start, stack.sim().now()));
 }
@@ -74,14 +75,14 @@ BulkSender::~BulkSender() {
 void BulkSender::start() {
   sock_ = stack_.connect(cfg_.server, cfg_.port, this);
   if (sock_ == nullptr) {
-    console_.line(stack_.sim().now(), cfg_.name, "connect failed: no route or no free port");
+    console_.line(stack_.sim().now(), name_, "connect failed: no route or no free port");
     closed_ = true;
   }
 }
 
 void BulkSender::on_connected(tcp::TcpSocket& s) {
   const auto& t = s.tuple();
-  console_.line(stack_.sim().now(), cfg_.name,
+  console_.line(stack_.sim().now(), name_,
                 "connected " + endpoint_text(t.local_addr, t.local_port) + " -> " +
                     endpoint_text(t.remote_addr, t.remote_port) + ", sending " + std::to_string(cfg_.bytes) +
                     " bytes");
@@ -104,14 +105,14 @@ void BulkSender::pump() {
     if (n < want) return;
   }
   tcp::TcpSocket* s = sock_;
-  console_.line(stack_.sim().now(), cfg_.name, "all bytes queued, closing");
+  console_.line(stack_.sim().now(), name_, "all bytes queued, closing");
   s->close();
 }
 
 void BulkSender::on_closed(tcp::TcpSocket& s, tcp::CloseReason r) {
   closed_ = true;
   reason_ = r;
-  console_.line(stack_.sim().now(), cfg_.name, std::string("connection closed (") + tcp::close_reason_name(r) + ")");
+  console_.line(stack_.sim().now(), name_, std::string("connection closed (") + tcp::close_reason_name(r) + ")");
   s.close();
   sock_ = nullptr;
 }
@@ -126,10 +127,13 @@ uint64_t BulkReport::goodput_bps() const {
 }
 
 BulkSink::BulkSink(tcp::TcpStack& stack, BulkSinkConfig cfg, Console& console)
-    : stack_(stack), cfg_(std::move(cfg)), console_(console) {
+    : stack_(stack),
+      cfg_(std::move(cfg)),
+      console_(console),
+      name_(cfg_.name.empty() ? stack.node().name() : cfg_.name) {
   listener_ = stack_.listen(cfg_.port, this);
   if (listener_ == nullptr) {
-    console_.line(stack_.sim().now(), cfg_.name, "listen failed: port " + std::to_string(cfg_.port) + " in use");
+    console_.line(stack_.sim().now(), name_, "listen failed: port " + std::to_string(cfg_.port) + " in use");
   }
 }
 
@@ -155,7 +159,7 @@ void BulkSink::on_accept(tcp::TcpSocket&, tcp::TcpSocket& child) {
   report_.accepted = stack_.sim().now();
   report_.last_byte = report_.accepted;
   const auto& t = child.tuple();
-  console_.line(stack_.sim().now(), cfg_.name, "connection from " + endpoint_text(t.remote_addr, t.remote_port));
+  console_.line(stack_.sim().now(), name_, "connection from " + endpoint_text(t.remote_addr, t.remote_port));
 }
 
 void BulkSink::on_readable(tcp::TcpSocket& s) {
@@ -182,12 +186,12 @@ void BulkSink::on_peer_fin(tcp::TcpSocket& s) {
                     " wrong, in ";
   sim::append_duration(msg, report_.last_byte - report_.accepted);
   msg += " s, goodput " + std::to_string(report_.goodput_bps()) + " bit/s";
-  console_.line(stack_.sim().now(), cfg_.name, msg);
+  console_.line(stack_.sim().now(), name_, msg);
   s.close();
 }
 
 void BulkSink::on_closed(tcp::TcpSocket& s, tcp::CloseReason r) {
-  console_.line(stack_.sim().now(), cfg_.name, std::string("connection closed (") + tcp::close_reason_name(r) + ")");
+  console_.line(stack_.sim().now(), name_, std::string("connection closed (") + tcp::close_reason_name(r) + ")");
   s.close();
   if (&s == conn_) conn_ = nullptr;
 }

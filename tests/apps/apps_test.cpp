@@ -158,7 +158,7 @@ TEST_CASE("bulk: 5 MB over a lossy path arrive verified; goodput and completion 
   CHECK(r.goodput_bps() < 100'000'000);
   CHECK(sender.closed());
   CHECK(sender.close_reason() == tcp::CloseReason::Normal);
-  CHECK(count_of(out, "bulk-sink received 5000000 bytes, 0 wrong, in ") == 1);
+  CHECK(count_of(out, "server1 received 5000000 bytes, 0 wrong, in ") == 1);
 }
 
 TEST_CASE("bulk pattern: period 65521 (prime), so no power-of-two shift matches") {
@@ -214,4 +214,43 @@ TEST_CASE("request client: no server listening -> refused, printed, no request s
   CHECK(client.close_reason() == tcp::CloseReason::Refused);
   CHECK(client.sent() == 0);
   CHECK(count_of(out, "client connection closed (refused)") == 1);
+}
+
+TEST_CASE("a response larger than the send buffer arrives whole; CRLF lines lose the CR") {
+  tcp::TcpConfig small;
+  small.send_buffer = 4096;
+  World w({}, small);
+  std::string out;
+  apps::Console console(&out);
+  apps::ResponseServerConfig sc;
+  sc.response = std::string(50000, 'x') + "\r";  // sent as "xxx...x\r\n"
+  apps::ResponseServer server(*w.server, sc, console);
+  apps::RequestClientConfig cc;
+  cc.server = ip("10.0.2.1");
+  cc.count = 3;
+  cc.interval = 1_ms;
+  apps::RequestClient client(*w.client, cc, console);
+  w.sim.run();
+  REQUIRE(client.responses().size() == 3);
+  for (const auto& r : client.responses()) CHECK(r == std::string(50000, 'x'));
+  CHECK(client.close_reason() == tcp::CloseReason::Normal);
+  // Console lines carry the node names by default.
+  CHECK(count_of(out, " server1 received: Hi, I'm Client") == 3);
+  CHECK(count_of(out, " client sent: Hi, I'm Client") == 3);
+}
+
+TEST_CASE("a client with zero requests connects and closes") {
+  World w;
+  std::string out;
+  apps::Console console(&out);
+  apps::ResponseServer server(*w.server, apps::ResponseServerConfig{}, console);
+  apps::RequestClientConfig cc;
+  cc.server = ip("10.0.2.1");
+  cc.count = 0;
+  apps::RequestClient client(*w.client, cc, console);
+  w.sim.run();
+  CHECK(client.sent() == 0);
+  CHECK(client.closed());
+  CHECK(client.close_reason() == tcp::CloseReason::Normal);
+  CHECK(server.connections() == 1);
 }

@@ -39,7 +39,7 @@ struct BulkSenderConfig {
   uint16_t port = 5001;                     // sink port
   uint64_t bytes = 1'000'000;               // how many to send
   sim::Time start = sim::Time::zero();      // when to connect
-  std::string name = "bulk-sender";         // console name
+  std::string name;                         // console name; empty: the node's name
 };
 
 /// Connects and sends `bytes` pattern bytes, then closes.
@@ -67,6 +67,7 @@ class BulkSender final : public tcp::TcpEvents {
   tcp::TcpStack& stack_;
   BulkSenderConfig cfg_;
   Console& console_;
+  std::string name_;  // what the console lines are labelled with
   sim::Timer start_timer_;
   tcp::TcpSocket* sock_ = nullptr;
   uint64_t queued_ = 0;
@@ -88,7 +89,7 @@ struct BulkReport {
 
 struct BulkSinkConfig {
   uint16_t port = 5001;               // listen port
-  std::string name = "bulk-sink";     // console name
+  std::string name;                   // console name; empty: the node's name
   bool verify = true;                 // check every byte against the pattern
 };
 
@@ -113,6 +114,7 @@ class BulkSink final : public tcp::TcpEvents {
   tcp::TcpStack& stack_;
   BulkSinkConfig cfg_;
   Console& console_;
+  std::string name_;  // what the console lines are labelled with
   tcp::TcpSocket* listener_ = nullptr;
   tcp::TcpSocket* conn_ = nullptr;
   BulkReport report_;

@@ -11,7 +11,9 @@
 // `interval`, sends the next; after `count` responses it closes (if
 // close_when_done). The server answers every request line with its response
 // line, on every connection it accepts, and closes a connection when the
-// client's FIN arrives.
+// client's FIN arrives. A '\r' before the '\n' is dropped (CRLF lines work).
+// When the send buffer is full, the rest of a message is sent as space frees
+// up (on_writable); nothing is dropped.
 // Console lines (see console.hpp), e.g.:
 //   0.004123456 client connected 10.0.1.1:47367 -> 10.0.2.1:80
 //   0.004123456 client sent: Hi, I'm Client0
@@ -50,7 +52,7 @@ struct RequestClientConfig {
   uint32_t first_index = 0;                                // i of the first request
   sim::Duration interval = sim::Duration::seconds(1);      // pause after each response
   sim::Time start = sim::Time::zero();                     // when to connect
-  std::string name = "client";                             // console name
+  std::string name;                                        // console name; empty: the node's name
   std::string request_prefix = "Hi, I'm Client";           // request i = prefix + i
   bool close_when_done = true;                             // close after the last response
   bool nodelay = false;                                    // TCP_NODELAY
@@ -77,16 +79,20 @@ class RequestClient final : public tcp::TcpEvents {
 
   void on_connected(tcp::TcpSocket& s) override;
   void on_readable(tcp::TcpSocket& s) override;
+  void on_writable(tcp::TcpSocket& s) override;
   void on_peer_fin(tcp::TcpSocket& s) override;
   void on_closed(tcp::TcpSocket& s, tcp::CloseReason r) override;
 
  private:
   void start();
   void send_next();
+  void finish();
 
   tcp::TcpStack& stack_;
   RequestClientConfig cfg_;
   Console& console_;
+  std::string name_;        // what the console lines are labelled with
+  std::string unsent_;      // bytes of the current request not yet accepted by send()
   sim::Timer start_timer_;  // connect at cfg.start
   sim::Timer next_timer_;   // next request after `interval`
   tcp::TcpSocket* sock_ = nullptr;
@@ -100,7 +106,7 @@ class RequestClient final : public tcp::TcpEvents {
 
 struct ResponseServerConfig {
   uint16_t port = 80;                              // listen port
-  std::string name = "server1";                    // console name
+  std::string name;                                // console name; empty: the node's name
   std::string response = "Hello, I'm Server 1";    // the answer to every request
   uint32_t backlog = 128;                          // listen backlog
   bool nodelay = false;                            // TCP_NODELAY on accepted sockets
@@ -121,6 +127,7 @@ class ResponseServer final : public tcp::TcpEvents {
 
   void on_accept(tcp::TcpSocket& listener, tcp::TcpSocket& child) override;
   void on_readable(tcp::TcpSocket& s) override;
+  void on_writable(tcp::TcpSocket& s) override;
   void on_peer_fin(tcp::TcpSocket& s) override;
   void on_closed(tcp::TcpSocket& s, tcp::CloseReason r) override;
 
@@ -128,12 +135,14 @@ class ResponseServer final : public tcp::TcpEvents {
   struct Conn {
     tcp::TcpSocket* sock;
     LineReader reader;
+    std::string unsent;  // response bytes not yet accepted by send()
   };
   Conn* find(tcp::TcpSocket& s);
 
   tcp::TcpStack& stack_;
   ResponseServerConfig cfg_;
   Console& console_;
+  std::string name_;  // what the console lines are labelled with
   tcp::TcpSocket* listener_ = nullptr;
   std::vector<Conn> conns_;  // accepted connections, in accept order
   std::vector<std::string> requests_;
@@ -143,5 +152,9 @@ class ResponseServer final : public tcp::TcpEvents {
 
 /// "a.b.c.d:port".
 std::string endpoint_text(wire::Ipv4Address a, uint16_t port);
+
+/// Sends as much of `pending` as the socket accepts and erases it from the
+/// front; true when nothing is left.
+bool send_pending(tcp::TcpSocket& s, std::string& pending);
 
 }  // namespace tcpmig::apps
