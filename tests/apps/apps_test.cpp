@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "../test_output.hpp"
 #include "tcpmig/apps/bulk.hpp"
 #include "tcpmig/apps/request_response.hpp"
 #include "tcpmig/net/network.hpp"
@@ -21,13 +22,7 @@ namespace {
 net::InterfaceAddress addr(const char* s) { return *net::InterfaceAddress::parse(s); }
 wire::Ipv4Address ip(const char* s) { return *wire::Ipv4Address::parse(s); }
 
-std::string test_out_dir(const std::string& name) {
-  const char* base = std::getenv("TCPMIG_TEST_OUT");
-  std::string dir = std::string(base != nullptr ? base : "test-output") + "/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using testing::test_out_dir;
 
 // client -- gateway(router) -- server1, like the seed's topology before migration.
 struct World {

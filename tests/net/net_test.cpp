@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../test_output.hpp"
 #include "tcpmig/net/network.hpp"
 #include "tcpmig/net/probe.hpp"
 #include "tcpmig/sim/simulator.hpp"
@@ -28,14 +29,7 @@ namespace {
 InterfaceAddress addr(const char* s) { return *InterfaceAddress::parse(s); }
 Ipv4Address ip(const char* s) { return *Ipv4Address::parse(s); }
 
-// Where tests leave pcaps for the tshark check (ctest sets TCPMIG_TEST_OUT).
-std::string test_out_dir(const std::string& name) {
-  const char* base = std::getenv("TCPMIG_TEST_OUT");
-  std::string dir = std::string(base != nullptr ? base : "test-output") + "/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using testing::test_out_dir;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
