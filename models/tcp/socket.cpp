@@ -9,7 +9,6 @@
 #include "tcpmig/tcp/socket.hpp"
 
 #include <algorithm>
-#include <cassert>
 
 #include "tcpmig/tcp/stack.hpp"
 #include "tcpmig/wire/ethernet.hpp"
@@ -25,6 +24,8 @@ constexpr std::size_t kL3Offset = 14;             // Ethernet header
 constexpr std::size_t kL4Offset = kL3Offset + 20;  // + IPv4 header without options
 constexpr uint32_t kTsOptionLen = 12;             // nop, nop, TS
 constexpr uint32_t kMaxCwnd = 0x3fff'ffff;
+constexpr uint32_t kMinPeerMss = 88;  // Linux TCP_MIN_MSS
+constexpr uint32_t kMinSndMss = 48;   // Linux tcp_min_snd_mss
 
 // Window-scale shift Linux picks for `space` bytes (tcp_select_initial_window).
 uint8_t wscale_for(uint32_t space) {
@@ -82,9 +83,11 @@ TcpSocket::~TcpSocket() = default;
 
 // ===================================================================== opening
 
-void TcpSocket::open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss) {
+void TcpSocket::open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu) {
   tuple_ = t;
   adv_mss_ = adv_mss;
+  path_mtu_ = mtu;
+  opened_at_ = stack_->sim().now();
   snd_buf_.reset(cfg_.send_buffer);
   rcv_buf_.reset(cfg_.recv_buffer);
   iss_ = SeqNumber{isn};
@@ -109,11 +112,13 @@ void TcpSocket::open_listen(const FourTuple& t, uint32_t backlog) {
 }
 
 void TcpSocket::open_passive(TcpSocket& listener, const FourTuple& t, const Segment& syn, uint32_t isn,
-                             uint16_t adv_mss) {
+                             uint16_t adv_mss, uint32_t mtu) {
   tuple_ = t;
   listener_ = &listener;
   ++listener.half_open_;
   adv_mss_ = adv_mss;
+  path_mtu_ = mtu;
+  opened_at_ = stack_->sim().now();
   snd_buf_.reset(cfg_.send_buffer);
   rcv_buf_.reset(cfg_.recv_buffer);
   iss_ = SeqNumber{isn};
@@ -140,7 +145,9 @@ void TcpSocket::open_passive(TcpSocket& listener, const FourTuple& t, const Segm
 }
 
 void TcpSocket::parse_syn_options(const wire::TcpRepr& syn) {
-  const uint32_t peer_mss = syn.mss.value_or(536);
+  // Linux clamps a tiny announced MSS to TCP_MIN_MSS (88) and never lets the
+  // sending MSS fall below tcp_min_snd_mss (48) after the options.
+  const uint32_t peer_mss = std::max<uint32_t>(syn.mss.value_or(536), kMinPeerMss);
   wscale_ok_ = cfg_.window_scaling && syn.window_scale.has_value();
   snd_wscale_ = wscale_ok_ ? std::min<uint8_t>(*syn.window_scale, 14) : 0;
   if (state_ != TcpState::SynSent || !wscale_ok_) {
@@ -149,8 +156,11 @@ void TcpSocket::parse_syn_options(const wire::TcpRepr& syn) {
   sack_ok_ = cfg_.sack && syn.sack_permitted;
   ts_ok_ = cfg_.timestamps && syn.timestamps.has_value();
   if (ts_ok_) ts_recent_ = syn.timestamps->first;
-  const uint32_t mss = std::min<uint32_t>(peer_mss, adv_mss_);
-  snd_mss_ = std::max<uint32_t>(mss - (ts_ok_ ? kTsOptionLen : 0), 64);
+  const int64_t mtu_mss = static_cast<int64_t>(path_mtu_) - 40;
+  mss_clamp_ = static_cast<uint32_t>(
+      std::clamp<int64_t>(std::min<int64_t>({peer_mss, adv_mss_, mtu_mss}), kMinSndMss, TcpStack::kMaxAdvMss));
+  snd_mss_ = static_cast<uint32_t>(
+      std::max<int64_t>(static_cast<int64_t>(mss_clamp_) - (ts_ok_ ? kTsOptionLen : 0), kMinSndMss));
   rcv_mss_ = std::min<uint32_t>(536, adv_mss_);
 }
 
@@ -163,6 +173,7 @@ void TcpSocket::on_listen(const Segment& seg, uint32_t in_mtu) {
     return;
   }
   if (!seg.has(flag::SYN)) return;
+  if (seg.has(flag::FIN)) return;  // SYN+FIN: discarded, as Linux does
   if (half_open_ >= backlog_) {
     ++stack_->stats_.listen_overflow;  // Linux without syncookies drops the SYN
     return;
@@ -171,12 +182,12 @@ void TcpSocket::on_listen(const Segment& seg, uint32_t in_mtu) {
   TcpSocket& child = stack_->create_socket();
   child.tuple_ = t;
   stack_->register_conn(child);
-  child.open_passive(*this, t, seg, stack_->next_isn(), stack_->mss_for_mtu(in_mtu));
+  child.open_passive(*this, t, seg, stack_->next_isn(), stack_->mss_for_mtu(in_mtu), in_mtu);
 }
 
 void TcpSocket::establish() {
   set_state(fin_queued_ ? TcpState::FinWait1 : TcpState::Established);
-  cwnd_ = std::min<uint32_t>(cfg_.initial_cwnd_segments * snd_mss_, kMaxCwnd);
+  cwnd_ = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{cfg_.initial_cwnd_segments} * snd_mss_, kMaxCwnd));
   if (syn_retransmitted_ && stats_.rtt_samples == 0) rto_ = cfg_.rto_after_syn_retransmit;
   if (listener_ != nullptr && listener_->half_open_ > 0) --listener_->half_open_;
   post(kConnected);
@@ -336,13 +347,16 @@ void TcpSocket::on_syn_sent(const Segment& seg) {
     if (rtt_timing_ && tcp.ack >= rtt_seq_) {
       update_rtt(stack_->sim().now() - rtt_sent_);
     } else if (ts_ok_ && tcp.timestamps && tcp.timestamps->second != 0) {
-      update_rtt(cfg_.ts_tick * static_cast<int64_t>(ts_now() - tcp.timestamps->second));
+      ts_rtt_sample(tcp.timestamps->second);
     }
     rtt_timing_ = false;
     snd_una_ = tcp.ack;
     set_timer(timer::Idle{});
     establish();
     ack_now_ = true;
+    // Data or a FIN riding on the SYN-ACK is queued like any other (Linux
+    // tcp_rcv_synsent_state_process -> tcp_data_queue), not dropped.
+    if (!tcp.payload.empty() || seg.has(flag::FIN)) process_text(seg);
   } else {
     // Simultaneous open (RFC 9293 figure 8): answer with SYN-ACK.
     snd_wnd_ = tcp.window;
@@ -361,18 +375,17 @@ void TcpSocket::on_synchronized(const Segment& seg) {
   if (ts_ok_ && tcp.timestamps && !seg.has(flag::RST) &&
       static_cast<int32_t>(tcp.timestamps->first - ts_recent_) < 0) {
     ++stats_.paws_drops;
-    ack_now_ = true;
+    ack_invalid(seg);
     return;
   }
   // Step 1: sequence number check.
   if (!check_sequence(seg)) {
-    if (!seg.has(flag::RST)) ack_now_ = true;
+    if (!seg.has(flag::RST)) {
+      ack_invalid(seg);
+    } else if (reset_check(seg)) {
+      on_rst(seg);
+    }
     return;
-  }
-  // RFC 7323 4.3: remember the timestamp of a segment covering Last.ACK.sent.
-  if (ts_ok_ && tcp.timestamps && tcp.seq <= rcv_wup_ &&
-      static_cast<int32_t>(tcp.timestamps->first - ts_recent_) >= 0) {
-    ts_recent_ = tcp.timestamps->first;
   }
   // Step 2: RST (RFC 5961 3.2).
   if (seg.has(flag::RST)) {
@@ -388,8 +401,7 @@ void TcpSocket::on_synchronized(const Segment& seg) {
     const bool simultaneous_synack = state_ == TcpState::SynReceived && listener_ == nullptr &&
                                      seg.has(flag::ACK) && tcp.seq + 1 == rcv_nxt_ && tcp.ack == snd_nxt_;
     if (!simultaneous_synack) {
-      ++stats_.challenge_acks;
-      ack_now_ = true;
+      challenge_ack(seg);
       return;
     }
   }
@@ -411,6 +423,30 @@ void TcpSocket::on_synchronized(const Segment& seg) {
   process_text(seg);
 }
 
+bool TcpSocket::invalid_ack_rate_limited(const Segment& seg) {
+  // Linux tcp_oow_rate_limited: a segment with data (and no SYN) is not part
+  // of an ACK loop and is always answered.
+  if (seg.tcp.seq_len() > 0 && !seg.has(flag::SYN)) return false;
+  const Time now = stack_->sim().now();
+  if (invalid_ack_sent_ && now - last_invalid_ack_ < cfg_.invalid_ack_ratelimit) {
+    ++stats_.invalid_acks_suppressed;
+    return true;
+  }
+  invalid_ack_sent_ = true;
+  last_invalid_ack_ = now;
+  return false;
+}
+
+void TcpSocket::ack_invalid(const Segment& seg) {
+  if (!invalid_ack_rate_limited(seg)) ack_now_ = true;
+}
+
+void TcpSocket::challenge_ack(const Segment& seg) {
+  if (invalid_ack_rate_limited(seg) || !stack_->challenge_ack_allowed()) return;
+  ++stats_.challenge_acks;
+  ack_now_ = true;
+}
+
 bool TcpSocket::check_sequence(const Segment& seg) {
   // Linux's tcp_sequence(): acceptable unless the segment ends before the
   // last acknowledged point or starts beyond the advertised window. It is
@@ -425,11 +461,17 @@ bool TcpSocket::check_sequence(const Segment& seg) {
   return !(seq > wnd_end);
 }
 
+bool TcpSocket::reset_check(const Segment& seg) const {
+  // Linux tcp_reset_check: after the peer's FIN, a RST may carry the FIN's
+  // sequence number (rcv_nxt - 1) in CLOSE-WAIT, CLOSING and LAST-ACK.
+  return seg.tcp.seq + 1 == rcv_nxt_ &&
+         (state_ == TcpState::CloseWait || state_ == TcpState::Closing || state_ == TcpState::LastAck);
+}
+
 bool TcpSocket::on_rst(const Segment& seg) {
-  if (seg.tcp.seq != rcv_nxt_) {
+  if (seg.tcp.seq != rcv_nxt_ && !reset_check(seg)) {
     // In the window but not exact: challenge ACK (RFC 5961 3.2).
-    ++stats_.challenge_acks;
-    ack_now_ = true;
+    challenge_ack(seg);
     return false;
   }
   switch (state_) {
@@ -450,13 +492,20 @@ bool TcpSocket::process_ack(const Segment& seg) {
   const wire::TcpRepr& tcp = seg.tcp;
   const SeqNumber ack = tcp.ack;
   if (ack > snd_nxt_) {
-    ack_now_ = true;  // acknowledges something not yet sent (RFC 9293, RFC 5961 5.2)
+    ack_invalid(seg);  // acknowledges something not yet sent (RFC 9293, RFC 5961 5.2)
     return false;
   }
-  if (ack < snd_una_ - max_snd_wnd_ - 1) {
-    ++stats_.challenge_acks;  // too old to be legitimate (RFC 5961 5.2)
-    ack_now_ = true;
+  if (ack < snd_una_ - max_snd_wnd_) {  // acceptable: SND.UNA - MAX.SND.WND <= ack (RFC 5961 5.2)
+    challenge_ack(seg);  // too old to be legitimate (RFC 5961 5.2)
     return false;
+  }
+  // RFC 7323 4.3: remember the timestamp of a segment covering Last.ACK.sent,
+  // only once the segment proved acceptable, its ACK included (Linux
+  // FLAG_UPDATE_TS_RECENT); never from a RST or a SYN, which a blind
+  // attacker could use to make genuine segments fail PAWS.
+  if (ts_ok_ && tcp.timestamps && !seg.has(flag::SYN) && !seg.has(flag::RST) && tcp.seq <= rcv_wup_ &&
+      static_cast<int32_t>(tcp.timestamps->first - ts_recent_) >= 0) {
+    ts_recent_ = tcp.timestamps->first;
   }
   // Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule).
   bool window_changed = false;
@@ -491,8 +540,7 @@ bool TcpSocket::process_ack(const Segment& seg) {
       rtt_timing_ = false;
       rtt_need_ts_ = false;
     } else if (rtt_need_ts_ && ts_ok_ && tcp.timestamps && tcp.timestamps->second != 0) {
-      update_rtt(cfg_.ts_tick * static_cast<int64_t>(ts_now() - tcp.timestamps->second));
-      rtt_need_ts_ = false;
+      if (ts_rtt_sample(tcp.timestamps->second)) rtt_need_ts_ = false;
     }
     snd_una_ = ack;
     // Data bytes acknowledged (the SYN and FIN occupy sequence space but no buffer).
@@ -755,10 +803,10 @@ void TcpSocket::on_new_ack(SeqNumber ack, uint32_t acked, uint32_t prior_flight)
       return;
     case CaState::Loss:
       if (ack >= recover_) ca_state_ = CaState::Open;
-      if (ack > recover_) after_rto_ = false;
+      if (ack >= recover_) after_rto_ = false;  // recover_ is one past the highest sent (RFC 6582 4.1)
       break;
     case CaState::Open:
-      if (ack > recover_) after_rto_ = false;
+      if (ack >= recover_) after_rto_ = false;  // recover_ is one past the highest sent (RFC 6582 4.1)
       break;
   }
   // Grow only when cwnd was the limit (Linux tcp_is_cwnd_limited: in slow
@@ -790,6 +838,23 @@ void TcpSocket::on_dupack() {
       break;
     case CaState::Loss: break;
   }
+}
+
+void TcpSocket::restart_after_idle() {
+  if (!cfg_.slow_start_after_idle || !data_sent_ || snd_una_ != snd_nxt_ || ca_state_ != CaState::Open) return;
+  if (!(data_end() > snd_nxt_)) return;  // nothing to send
+  const Duration idle = stack_->sim().now() - last_data_sent_;
+  if (idle <= rto_ || rto_ <= Duration::zero()) return;
+  // Linux tcp_cwnd_restart: ssthresh keeps 3/4 of cwnd; cwnd halves for
+  // every RTO of idleness, never below min(cwnd, initial window).
+  ssthresh_ = std::max(ssthresh_, (cwnd_ >> 1) + (cwnd_ >> 2));
+  const uint32_t restart_cwnd = static_cast<uint32_t>(
+      std::min<uint64_t>({uint64_t{cfg_.initial_cwnd_segments} * snd_mss_, cwnd_, kMaxCwnd}));
+  uint32_t cwnd = cwnd_;
+  for (Duration d = idle - rto_; d > Duration::zero() && cwnd > restart_cwnd; d = d - rto_) cwnd >>= 1;
+  cwnd_ = std::max(cwnd, restart_cwnd);
+  ca_acked_ = 0;
+  last_data_sent_ = stack_->sim().now();  // once per idle period
 }
 
 void TcpSocket::enter_recovery() {
@@ -858,6 +923,7 @@ void TcpSocket::output() {
       if (ack_now_) send_ack();
       return;
   }
+  restart_after_idle();
   for (int guard = 0; guard < 100000; ++guard) {
     if ((ca_state_ == CaState::Recovery && sack_ok_) || ca_state_ == CaState::Loss) {
       const uint32_t p = pipe();
@@ -871,14 +937,14 @@ void TcpSocket::output() {
       if (lost && s < snd_nxt_) {
         SeqNumber limit = next != nullptr ? next->start : snd_nxt_;
         if (ca_state_ == CaState::Loss) limit = wire::seq_min(limit, recover_);
-        retransmit(s, std::min<uint32_t>(snd_mss_, static_cast<uint32_t>(limit - s)));
-        continue;
+        if (retransmit(s, std::min<uint32_t>(snd_mss_, static_cast<uint32_t>(limit - s)))) continue;
+        break;
       }
       if (send_new_data(cwnd_ - p)) continue;
       if (ca_state_ == CaState::Recovery && s < highest_sacked) {  // rule 3
         const SeqNumber limit = next != nullptr ? next->start : snd_nxt_;
-        retransmit(s, std::min<uint32_t>(snd_mss_, static_cast<uint32_t>(limit - s)));
-        continue;
+        if (retransmit(s, std::min<uint32_t>(snd_mss_, static_cast<uint32_t>(limit - s)))) continue;
+        break;
       }
       break;
     }
@@ -898,9 +964,10 @@ bool TcpSocket::send_new_data(uint32_t budget) {
   if (unsent == 0 && !fin_now) return false;
   const SeqNumber wnd_end = snd_una_ + snd_wnd_;
   const uint32_t wnd_avail = wnd_end > seq ? static_cast<uint32_t>(wnd_end - seq) : 0;
-  uint32_t len = std::min({unsent, snd_mss_, wnd_avail, budget});
+  const uint32_t mss = current_mss();
+  uint32_t len = std::min({unsent, mss, wnd_avail, budget});
   if (unsent > 0 && len == 0) return false;
-  if (len < snd_mss_ && len < unsent) {
+  if (len < mss && len < unsent) {
     // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a partial segment only when
     // the window, not cwnd, is the limit and it is at least half the largest window.
     if (len == budget && budget < wnd_avail) return false;
@@ -908,28 +975,42 @@ bool TcpSocket::send_new_data(uint32_t budget) {
   }
   uint8_t flags = flag::ACK;
   const bool last = len == unsent;
-  if (last && len > 0 && len < snd_mss_ && !(fin_now) && nagle_ && snd_nxt_ != snd_una_ &&
+  if (last && len > 0 && len < mss && !(fin_now) && nagle_ && snd_nxt_ != snd_una_ &&
       snd_sml_ > snd_una_ && snd_sml_ <= snd_nxt_) {
     return false;  // Nagle (Minshall's variant, as Linux): one small segment in flight at a time
   }
   if (last && len > 0) flags |= flag::PSH;
   if (fin_now && last) flags |= flag::FIN;
   if (len == 0 && (flags & flag::FIN) == 0) return false;
-  transmit(seq, len, flags, false);
-  return true;
+  return transmit(seq, len, flags, false).has_value();
 }
 
-void TcpSocket::retransmit(SeqNumber seq, uint32_t max_len) {
+bool TcpSocket::retransmit(SeqNumber seq, uint32_t max_len) {
   const SeqNumber end = data_end();
+  max_len = std::min(max_len, current_mss());
+  // The peer's window holds for retransmissions too (Linux
+  // tcp_retransmit_skb): only the head segment may go beyond it (one MSS
+  // into a zero window); anything else starting at or past its right edge
+  // waits, and a segment is cut at the edge.
+  const SeqNumber wnd_end = snd_una_ + snd_wnd_;
+  uint32_t avail = wnd_end > seq ? static_cast<uint32_t>(wnd_end - seq) : 0;
+  if (avail == 0) {
+    if (seq != snd_una_) return false;
+    avail = max_len;
+  }
+  max_len = std::min(max_len, avail);
   uint32_t len = end > seq ? std::min<uint32_t>(max_len, static_cast<uint32_t>(end - seq)) : 0;
   uint8_t flags = flag::ACK;
   if (fin_sent_ && seq + len == end) flags |= flag::FIN;  // the FIN rides on the last data again
-  if (len == 0 && (flags & flag::FIN) == 0) return;       // nothing at seq
+  if (len == 0 && (flags & flag::FIN) == 0) return false;  // nothing at seq
   if (len > 0 && seq + len == end) flags |= flag::PSH;
+  const std::optional<uint32_t> sent = transmit(seq, len, flags, true);
+  if (!sent) return false;
   ++stats_.retransmits;
-  transmit(seq, len, flags, true);
-  const SeqNumber sent_end = seq + len + ((flags & flag::FIN) != 0 ? 1 : 0);
+  const bool fin = (flags & flag::FIN) != 0 && *sent == len;
+  const SeqNumber sent_end = seq + *sent + (fin ? 1 : 0);
   high_rxt_ = wire::seq_max(high_rxt_, sent_end);
+  return true;
 }
 
 void TcpSocket::send_syn(bool with_ack) {
@@ -980,7 +1061,27 @@ uint32_t TcpSocket::ts_now() const {
   return static_cast<uint32_t>(ticks) + ts_offset_;
 }
 
-void TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retransmission) {
+uint32_t TcpSocket::payload_cap(std::size_t header_len) const {
+  // Linux tcp_current_mss: the MSS minus the options this segment carries
+  // (never below tcp_min_snd_mss), and whatever the packet buffer still holds.
+  const int64_t opts = static_cast<int64_t>(header_len) - 20;
+  const int64_t by_mss = std::max<int64_t>(static_cast<int64_t>(mss_clamp_) - opts, kMinSndMss);
+  const int64_t by_buffer = static_cast<int64_t>(net::Packet::capacity) - static_cast<int64_t>(kL4Offset + header_len);
+  return static_cast<uint32_t>(std::clamp<int64_t>(std::min(by_mss, by_buffer), 0, 0xffff));
+}
+
+uint32_t TcpSocket::current_mss() const {
+  // The options of a data segment sent now (see transmit()).
+  std::size_t opts = ts_ok_ ? kTsOptionLen : 0;
+  if (sack_ok_) {
+    const uint32_t max_blocks = ts_ok_ ? 3 : 4;
+    const uint32_t blocks = std::min<uint32_t>((dsack_ ? 1U : 0U) + sack_count_, max_blocks);
+    if (blocks > 0) opts += 4 + 8 * std::size_t{blocks};
+  }
+  return payload_cap(20 + opts);
+}
+
+std::optional<uint32_t> TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retransmission) {
   const bool syn = (flags & flag::SYN) != 0;
   wire::TcpRepr r;
   r.src_port = tuple_.local_port;
@@ -1018,10 +1119,20 @@ void TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retran
       r.sack_blocks[r.sack_count++] = {sack_blocks_[i].start, sack_blocks_[i].end};
     }
   }
-  net::PacketPtr p = stack_->node().network().pool().allocate();
   const std::size_t payload_at = kL4Offset + r.header_len();
+  if (len > 0 && !syn) {
+    // Never more than the MTU and the packet buffer allow with these options
+    // (callers size segments with current_mss(); this is the release-mode guard).
+    const uint32_t cap = payload_cap(r.header_len());
+    if (len > cap) {
+      len = cap;
+      flags = static_cast<uint8_t>(flags & ~flag::FIN);
+      r.flags = flags;
+    }
+  }
+  if (payload_at + len > net::Packet::capacity) return std::nullopt;
+  net::PacketPtr p = stack_->node().network().pool().allocate();
   if (len > 0) {
-    assert(payload_at + len <= net::Packet::capacity);
     const auto dst = p->buffer().subspan(payload_at, len);
     snd_buf_.copy_out(static_cast<uint32_t>(seq - buf_seq_), dst);
     r.payload = dst;
@@ -1031,7 +1142,7 @@ void TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retran
   ip.dst = tuple_.remote_addr;
   ip.ident = ip_ident_++;
   auto frame_len = wire::emit_tcp_frame(p->buffer(), wire::EthernetRepr{{}, {}, wire::ethertype::ipv4}, ip, r);
-  if (!frame_len) return;  // programmer error (options too long); nothing sent
+  if (!frame_len) return std::nullopt;  // programmer error (options too long); nothing sent
   p->set_size(static_cast<uint32_t>(*frame_len));
 
   ++stats_.segs_out;
@@ -1042,6 +1153,8 @@ void TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retran
     const Time now = stack_->sim().now();
     if (rcvd_since_sent_ && now - last_data_rcvd_ < cfg_.delayed_ack) pingpong_ = true;
     rcvd_since_sent_ = false;
+    last_data_sent_ = now;
+    data_sent_ = true;
   }
   if ((flags & flag::ACK) != 0 && (flags & flag::RST) == 0) {
     if (rcv_nxt_ != rcv_wup_ && quick_acks_ > 0 && !syn) --quick_acks_;
@@ -1064,9 +1177,10 @@ void TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retran
     rtt_timing_ = false;  // Karn: never time a retransmitted segment
     rtt_need_ts_ = true;
   }
-  if (len > 0 && len < snd_mss_) snd_sml_ = seq + len;
+  if (len > 0 && len < snd_mss_ && len < payload_cap(r.header_len())) snd_sml_ = seq + len;
   stack_->send_frame(std::move(p));
   if (len > 0 || syn || (flags & flag::FIN) != 0) arm_retransmit(false);
+  return len;
 }
 
 // ============================================================ receiver ACK policy
@@ -1094,6 +1208,19 @@ void TcpSocket::on_delack_timer() {
 
 // ============================================================ RTT and timers
 
+bool TcpSocket::ts_rtt_sample(uint32_t tsecr) {
+  // RFC 7323 RTTM, as Linux tcp_rtt_tsopt_us: the difference is signed (a
+  // TSecr ahead of our clock is bogus); 0 counts as one tick; an echo older
+  // than the connection (plus one tick of clock granularity) is bogus too.
+  int64_t ticks = static_cast<int32_t>(ts_now() - tsecr);
+  if (ticks < 0) return false;
+  if (ticks == 0) ticks = 1;
+  const Duration sample = cfg_.ts_tick * ticks;
+  if (sample > stack_->sim().now() - opened_at_ + cfg_.ts_tick) return false;
+  update_rtt(sample);
+  return true;
+}
+
 void TcpSocket::update_rtt(Duration r) {
   if (r < Duration::zero()) return;
   ++stats_.rtt_samples;
@@ -1105,8 +1232,11 @@ void TcpSocket::update_rtt(Duration r) {
     rttvar_ = (rttvar_ * 3 + diff) / 4;
     srtt_ = (srtt_ * 7 + r) / 8;
   }
-  const Duration k = std::max(Duration::milliseconds(1), rttvar_ * 4);  // G = 1 ms (the TS tick)
-  rto_ = std::clamp(srtt_ + k, cfg_.rto_min, cfg_.rto_max);
+  // Linux tcp_set_rto: the variance term is floored at rto_min (tcp_rtt_estimator
+  // keeps mdev_max >= tcp_rto_min), so RTO = SRTT + max(4 RTTVAR, rto_min),
+  // capped at rto_max. (RFC 6298 2.3 would be SRTT + max(G, 4 RTTVAR) clamped
+  // to [rto_min, rto_max], which is smaller for short RTTs.)
+  rto_ = std::min(srtt_ + std::max(rttvar_ * 4, cfg_.rto_min), cfg_.rto_max);
 }
 
 Duration TcpSocket::current_rto(uint32_t backoff) const {
@@ -1184,6 +1314,12 @@ void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
     return;
   }
   if (snd_una_ == snd_nxt_) return;  // nothing outstanding
+  // RFC 2018 8: SACK information may be reneged; after an RTO it must not
+  // keep data from being resent. As Linux (tcp_timeout_mark_lost): when the
+  // first unacknowledged byte is marked SACKed the receiver evidently
+  // dropped it, so the whole scoreboard is forgotten and everything from
+  // snd_una is resent; otherwise the SACKed ranges are still skipped.
+  if (sacked_.find(snd_una_) != nullptr) sacked_.clear();
   // RFC 5681 (4) once per loss episode; cwnd = loss window (1 MSS).
   if (ca_state_ != CaState::Loss || rt.backoff == 0) {
     ssthresh_ = std::max(flight_size() / 2, 2 * snd_mss_);
@@ -1205,7 +1341,7 @@ void TcpSocket::on_persist_timeout(timer::Persist p) {
   const uint32_t unsent = data_end() > snd_nxt_ ? static_cast<uint32_t>(data_end() - snd_nxt_) : 0;
   if (wnd_end > snd_nxt_ && unsent > 0) {
     // Some window: send what fits (Linux tcp_write_wakeup).
-    const uint32_t len = std::min({unsent, snd_mss_, static_cast<uint32_t>(wnd_end - snd_nxt_)});
+    const uint32_t len = std::min({unsent, current_mss(), static_cast<uint32_t>(wnd_end - snd_nxt_)});
     transmit(snd_nxt_, len, flag::ACK | (len == unsent ? flag::PSH : 0), false);
     return;
   }
@@ -1269,10 +1405,12 @@ void TcpSocket::flush_events() {
     if (closed_by_app_) bits &= kClosed;
     TcpEvents* ev = events_;
     if (ev == nullptr) continue;
-    if ((bits & kConnected) != 0) ev->on_connected(*this);
-    if ((bits & kReadable) != 0 && !rcv_buf_.empty()) ev->on_readable(*this);
-    if ((bits & kPeerFin) != 0) ev->on_peer_fin(*this);
-    if ((bits & kWritable) != 0) ev->on_writable(*this);
+    // The application may close() (or abort()) inside any callback: after
+    // that only on_closed is delivered, so re-check before each one.
+    if ((bits & kConnected) != 0 && !closed_by_app_) ev->on_connected(*this);
+    if ((bits & kReadable) != 0 && !closed_by_app_ && !rcv_buf_.empty()) ev->on_readable(*this);
+    if ((bits & kPeerFin) != 0 && !closed_by_app_) ev->on_peer_fin(*this);
+    if ((bits & kWritable) != 0 && !closed_by_app_) ev->on_writable(*this);
     if ((bits & kClosed) != 0) ev->on_closed(*this, close_reason_);
   }
   in_callbacks_ = false;

@@ -42,15 +42,34 @@ TcpSocket* TcpStack::find(const FourTuple& t) const {
 }
 
 uint16_t TcpStack::mss_for_mtu(uint32_t mtu) const {
-  if (cfg_.mss != 0) return cfg_.mss;
-  return static_cast<uint16_t>(std::clamp<uint32_t>(mtu, 128, 65535) - 40);
+  // A segment of MSS bytes with a 20-byte TCP header must fit a packet
+  // buffer (net::Packet::capacity) behind the Ethernet and IPv4 headers,
+  // whatever the configuration or the interface MTU says.
+  const uint32_t mss = cfg_.mss != 0 ? cfg_.mss : std::clamp<uint32_t>(mtu, 128, 65535) - 40;
+  return static_cast<uint16_t>(std::clamp<uint32_t>(mss, 88, kMaxAdvMss));
 }
 
-uint16_t TcpStack::mss_for(Ipv4Address dst) {
+uint32_t TcpStack::mtu_for(Ipv4Address dst) const {
   for (const net::Route& r : node_->routes()) {
-    if (r.prefix.contains(dst)) return mss_for_mtu(r.out->mtu());
+    if (r.prefix.contains(dst)) return r.out->mtu();
   }
-  return mss_for_mtu(node_->interfaces().empty() ? 1500 : node_->interface(0).mtu());
+  return node_->interfaces().empty() ? 1500 : node_->interface(0).mtu();
+}
+
+uint16_t TcpStack::mss_for(Ipv4Address dst) const { return mss_for_mtu(mtu_for(dst)); }
+
+bool TcpStack::challenge_ack_allowed() {
+  const Time now = sim_->now();
+  if (now - challenge_window_start_ >= Duration::seconds(1)) {
+    challenge_window_start_ = now;
+    challenge_acks_in_window_ = 0;
+  }
+  if (challenge_acks_in_window_ >= cfg_.challenge_ack_limit) {
+    ++stats_.challenge_acks_limited;
+    return false;
+  }
+  ++challenge_acks_in_window_;
+  return true;
 }
 
 uint32_t TcpStack::next_isn() {
@@ -90,7 +109,7 @@ TcpSocket* TcpStack::connect(Ipv4Address dst, uint16_t port, TcpEvents* events, 
   s.set_events(events);
   s.tuple_ = t;
   register_conn(s);
-  s.open_active(t, next_isn(), mss_for(dst));
+  s.open_active(t, next_isn(), mss_for(dst), mtu_for(dst));
   return &s;
 }
 

@@ -155,7 +155,7 @@ TEST_CASE("RTO (RFC 6298): first sample sets SRTT = R, RTTVAR = R/2; later ones 
   h.recv();
   CHECK(s->srtt() == 100_ms);
   CHECK(s->rttvar() == 50_ms);
-  CHECK(s->rto() == 300_ms);  // 100 + 4 * 50
+  CHECK(s->rto() == 300_ms);  // 100 + max(4 * 50, 200)
   const auto d = bytes(100);
   s->send(d);
   h.recv();
@@ -163,16 +163,16 @@ TEST_CASE("RTO (RFC 6298): first sample sets SRTT = R, RTTVAR = R/2; later ones 
   h.send(H::seg(R + 1, L + 101, flag::ACK));
   CHECK(s->srtt() == 100_ms);
   CHECK(s->rttvar() == sim::Duration::microseconds(37'500));
-  CHECK(s->rto() == 250_ms);
+  CHECK(s->rto() == 300_ms);  // Linux: 100 + max(4 * 37.5, rto_min 200)
   // A retransmitted segment gives no sample (Karn), and its RTO doubled stays.
   s->send(d);
   h.recv();
-  h.advance(250_ms);
+  h.advance(300_ms);
   h.recv();  // the retransmission
   h.advance(10_ms);
   h.send(H::seg(R + 1, L + 201, flag::ACK));
   CHECK(s->stats().rtt_samples == 2);
-  CHECK(s->rto() == 500_ms);
+  CHECK(s->rto() == 600_ms);
 }
 
 TEST_CASE("window scaling (RFC 7323): the peer's window is shifted; ours is advertised shifted by 7") {

@@ -360,6 +360,9 @@ TEST_CASE("ESTABLISHED: SYN -> challenge ACK (RFC 5961 4); ACK of unsent data ->
   CHECK(ch.tcp.flags == flag::ACK);
   CHECK(s->state() == TcpState::Established);
   h.send(H::seg(R + 1, L + 500, flag::ACK));
+  h.recv_nothing();  // within tcp_invalid_ratelimit (500 ms) of the challenge ACK
+  h.advance(500_ms);
+  h.send(H::seg(R + 1, L + 500, flag::ACK));
   Seg a = h.recv();
   CHECK(a.tcp.ack.raw() == R + 1);
   CHECK(s->snd_una().raw() == L + 1);

@@ -77,6 +77,21 @@ struct TcpConfig {
   /// Ephemeral port range for connect (net.ipv4.ip_local_port_range).
   uint16_t ephemeral_port_min = 32768;
   uint16_t ephemeral_port_max = 60999;
+  /// Restart from the initial window after an idle period: when new data is
+  /// sent with nothing in flight and nothing was sent for longer than the
+  /// RTO, cwnd halves per RTO idle, down to min(cwnd, initial window)
+  /// (net.ipv4.tcp_slow_start_after_idle, RFC 5681 4.1; Linux tcp_cwnd_restart).
+  bool slow_start_after_idle = true;
+  /// Least time between two ACKs a socket sends in answer to invalid segments
+  /// (out of window, PAWS-rejected, RFC 5961 challenge, ACK of unsent or too
+  /// old data), so two stacks that disagree do not ping-pong ACKs forever
+  /// (net.ipv4.tcp_invalid_ratelimit, 500 ms; Linux tcp_oow_rate_limited).
+  /// Segments carrying data are always answered. Zero disables the limit.
+  Duration invalid_ack_ratelimit = Duration::milliseconds(500);
+  /// Challenge ACKs the whole stack may send per second
+  /// (net.ipv4.tcp_challenge_ack_limit; Linux >= 6.0 defaults to INT_MAX,
+  /// i.e. only the per-socket limit above applies).
+  uint32_t challenge_ack_limit = 0x7fff'ffff;
   /// Duplicate ACKs (or SACKed segments) that trigger fast retransmit (RFC 5681, tcp_reordering).
   uint32_t dupthresh = 3;
 };

@@ -17,7 +17,7 @@
 //   after the socket opened: buffers are rings sized by TcpConfig, the
 //   reassembly map and SACK scoreboard are fixed-capacity range sets.
 // - Linux's choices where the RFCs leave room (each noted where made):
-//   RTO = srtt + max(G, 4 rttvar) clamped to [rto_min, rto_max]; cwnd grows by
+//   RTO = srtt + max(4 rttvar, rto_min) capped at rto_max; cwnd grows by
 //   bytes acked in slow start; after an RTO everything outstanding is lost and
 //   resent from snd_una, skipping SACKed ranges; zero-window probes carry
 //   seq = snd_una - 1; close() with unread data resets the connection; data
@@ -151,6 +151,7 @@ struct TcpSocketStats {
   uint64_t challenge_acks = 0;     ///< RFC 5961 challenge ACKs sent
   uint64_t zero_window_probes = 0; ///< persist probes sent
   uint64_t rtt_samples = 0;        ///< RTT measurements taken
+  uint64_t invalid_acks_suppressed = 0;  ///< answers to invalid segments withheld (invalid_ack_ratelimit)
 };
 
 /// A TCP socket owned by a TcpStack. Obtain one from TcpStack::connect,
@@ -244,9 +245,10 @@ class TcpSocket {
   };
 
   // ---- opening (called by TcpStack)
-  void open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss);
+  void open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu);
   void open_listen(const FourTuple& t, uint32_t backlog);
-  void open_passive(TcpSocket& listener, const FourTuple& t, const Segment& syn, uint32_t isn, uint16_t adv_mss);
+  void open_passive(TcpSocket& listener, const FourTuple& t, const Segment& syn, uint32_t isn, uint16_t adv_mss,
+                    uint32_t mtu);
 
   // ---- input: SEGMENT ARRIVES, one handler per state group
   void input(const Segment& seg);
@@ -255,6 +257,7 @@ class TcpSocket {
   void on_synchronized(const Segment& seg);
   bool check_sequence(const Segment& seg);
   bool on_rst(const Segment& seg);
+  [[nodiscard]] bool reset_check(const Segment& seg) const;
   bool process_ack(const Segment& seg);
   void on_syn_received_ack(const Segment& seg);
   void process_ack_in_state();
@@ -266,7 +269,17 @@ class TcpSocket {
   [[nodiscard]] bool fin_acked() const;
   [[nodiscard]] bool synchronized() const;
   void send_probe();
-  [[nodiscard]] bool fast_retransmit_allowed() const { return !after_rto_ || snd_una_ > recover_; }
+  /// Answer an invalid segment (out of window, PAWS, ACK of unsent/old
+  /// data) with an ACK, unless one went out less than invalid_ack_ratelimit
+  /// ago (Linux tcp_oow_rate_limited).
+  void ack_invalid(const Segment& seg);
+  /// RFC 5961 challenge ACK, subject to ack_invalid()'s limit and the
+  /// stack's challenge_ack_limit.
+  void challenge_ack(const Segment& seg);
+  [[nodiscard]] bool invalid_ack_rate_limited(const Segment& seg);
+  // RFC 6582 4.1 "ACK > recover" with recover = the highest sequence number
+  // sent; recover_ holds snd_nxt (one past it), hence >=.
+  [[nodiscard]] bool fast_retransmit_allowed() const { return !after_rto_ || snd_una_ >= recover_; }
   /// TIME_WAIT: may a new SYN reuse this 4-tuple (RFC 6191 / Linux tcp_timewait_state_process)?
   [[nodiscard]] bool accepts_new_syn(const wire::TcpRepr& syn) const;
   void time_wait_restart();
@@ -275,8 +288,18 @@ class TcpSocket {
   // ---- sender
   void output();
   bool send_new_data(uint32_t budget);
-  void retransmit(SeqNumber seq, uint32_t max_len);
-  void transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retransmission);
+  /// Resends up to max_len bytes at seq; false when nothing could be sent.
+  bool retransmit(SeqNumber seq, uint32_t max_len);
+  /// Builds and sends one segment. The payload is cut to what fits the MTU
+  /// and the packet buffer with this segment's options (a cut drops the
+  /// FIN); returns the payload bytes sent, nullopt when nothing was sent.
+  std::optional<uint32_t> transmit(SeqNumber seq, uint32_t len, uint8_t flags, bool retransmission);
+  /// Payload that fits a data segment sent now: the MSS minus the option
+  /// bytes it will carry (timestamps, SACK / D-SACK blocks), as Linux's
+  /// tcp_current_mss.
+  [[nodiscard]] uint32_t current_mss() const;
+  /// current_mss() for a segment whose TCP header is header_len bytes.
+  [[nodiscard]] uint32_t payload_cap(std::size_t header_len) const;
   void send_ack();
   void send_rst_for_state();
   void send_syn(bool with_ack);
@@ -288,7 +311,11 @@ class TcpSocket {
   void on_new_ack(SeqNumber ack, uint32_t acked, uint32_t prior_flight);
   void on_dupack();
   void enter_recovery();
+  /// tcp_slow_start_after_idle: restart cwnd before sending after an idle period.
+  void restart_after_idle();
   void update_rtt(Duration sample);
+  /// RTT sample from an echoed timestamp; false when it is not plausible.
+  bool ts_rtt_sample(uint32_t tsecr);
   void arm_retransmit(bool restart);
   void arm_persist_if_needed();
   [[nodiscard]] Duration current_rto(uint32_t backoff) const;
@@ -363,11 +390,15 @@ class TcpSocket {
   Time last_data_rcvd_;              // when data last arrived (Linux lrcvtime)
   bool rcvd_since_sent_ = false;     // data arrived after we last sent new data
   bool closed_by_app_ = false;       // close() or abort() called
+  bool invalid_ack_sent_ = false;    // last_invalid_ack_ is set
+  Time last_invalid_ack_;            // when we last answered an invalid segment (Linux last_oow_ack_time)
   bool rcv_shutdown_ = false;        // close() called: new data resets the connection
 
   // Options negotiated.
   uint16_t adv_mss_ = 536;   // MSS we announced
-  uint32_t snd_mss_ = 536;   // payload per full segment we send
+  uint32_t snd_mss_ = 536;   // payload per full segment we send (mss_clamp_ minus the TS option)
+  uint32_t mss_clamp_ = 536; // min(peer's MSS >= 88, ours, MTU - 40): payload + options of a segment
+  uint32_t path_mtu_ = 1500; // MTU of the interface the connection uses
   uint8_t snd_wscale_ = 0;   // peer's shift
   uint8_t rcv_wscale_ = 0;   // our shift
   bool wscale_ok_ = false;   // both sent window scale
@@ -383,6 +414,9 @@ class TcpSocket {
   bool rtt_timing_ = false;     // a segment is being timed (Karn)
   bool rtt_need_ts_ = false;    // a retransmission stopped the timing: take the next sample from TSecr (RFC 7323 RTTM)
   SeqNumber rtt_seq_;           // ack that completes the timed segment
+  Time last_data_sent_;         // when new data was last sent (Linux lsndtime)
+  bool data_sent_ = false;      // last_data_sent_ is set
+  Time opened_at_;              // when the connection was opened (bounds TS RTT samples)
   Time rtt_sent_;               // when it was sent
 
   // Congestion control (RFC 5681, 6582, 6675).

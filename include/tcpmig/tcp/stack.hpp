@@ -58,6 +58,7 @@ struct TcpStackStats {
   uint64_t no_socket = 0;          ///< no connection and no listener (answered with RST unless RST)
   uint64_t resets_sent = 0;        ///< RSTs sent by the stack (no socket, listener, bad handshake ACK)
   uint64_t listen_overflow = 0;    ///< SYNs dropped: backlog full
+  uint64_t challenge_acks_limited = 0;  ///< challenge ACKs withheld by challenge_ack_limit
 };
 
 /// Receives the frames a stack sends, instead of the node (tests).
@@ -113,8 +114,14 @@ class TcpStack final : public net::IpHandler {
   void send_reset_for(const wire::TcpRepr& seg, Ipv4Address src, Ipv4Address dst);
   uint32_t next_isn();
   uint32_t next_random() { return static_cast<uint32_t>(rng_.next_u64()); }
-  uint16_t mss_for(Ipv4Address dst);
+  /// MSS we announce toward dst: TcpConfig::mss or the route's MTU - 40, in
+  /// [88, kMaxAdvMss].
+  uint16_t mss_for(Ipv4Address dst) const;
   uint16_t mss_for_mtu(uint32_t mtu) const;
+  /// MTU of the interface toward dst.
+  uint32_t mtu_for(Ipv4Address dst) const;
+  /// Largest MSS whose full segment (20-byte TCP header) fits a packet buffer.
+  static constexpr uint32_t kMaxAdvMss = net::Packet::capacity - 14 - 20 - 20;
 
   net::Node* node_;                     // the host
   sim::Simulator* sim_;                 // its simulator
@@ -128,6 +135,10 @@ class TcpStack final : public net::IpHandler {
   sim::Timer reap_timer_;               // destroys reap_ (at the current time)
   SegmentTap* tap_ = nullptr;           // test hook for output
   TcpStackStats stats_;
+  Time challenge_window_start_;         // start of the current 1 s challenge-ACK window
+  uint32_t challenge_acks_in_window_ = 0;  // challenge ACKs sent in it
+  /// Counts one challenge ACK against cfg_.challenge_ack_limit; false: over the limit.
+  bool challenge_ack_allowed();
 };
 
 }  // namespace tcpmig::tcp
