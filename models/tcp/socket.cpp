@@ -83,7 +83,7 @@ TcpSocket::~TcpSocket() = default;
 
 // ===================================================================== opening
 
-void TcpSocket::open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu) {
+void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu) {
   tuple_ = t;
   adv_mss_ = adv_mss;
   path_mtu_ = mtu;
@@ -100,6 +100,10 @@ void TcpSocket::open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
   rto_ = cfg_.rto_initial;
   ts_offset_ = cfg_.ts_random_offset ? stack_->next_random() : 0;
   ip_ident_ = static_cast<uint16_t>(stack_->next_random());
+}
+
+void TcpSocket::open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu) {
+  open_common(t, isn, adv_mss, mtu);
   rcv_wscale_ = cfg_.window_scaling ? wscale_for(std::max(cfg_.recv_buffer, cfg_.window_scale_space)) : 0;
   set_state(TcpState::SynSent);
   send_syn(false);
@@ -113,24 +117,9 @@ void TcpSocket::open_listen(const FourTuple& t, uint32_t backlog) {
 
 void TcpSocket::open_passive(TcpSocket& listener, const FourTuple& t, const Segment& syn, uint32_t isn,
                              uint16_t adv_mss, uint32_t mtu) {
-  tuple_ = t;
   listener_ = &listener;
   ++listener.half_open_;
-  adv_mss_ = adv_mss;
-  path_mtu_ = mtu;
-  opened_at_ = stack_->sim().now();
-  snd_buf_.reset(cfg_.send_buffer);
-  rcv_buf_.reset(cfg_.recv_buffer);
-  iss_ = SeqNumber{isn};
-  snd_una_ = iss_;
-  snd_nxt_ = iss_;
-  buf_seq_ = iss_ + 1;
-  recover_ = iss_;
-  high_rxt_ = iss_;
-  snd_sml_ = iss_;
-  rto_ = cfg_.rto_initial;
-  ts_offset_ = cfg_.ts_random_offset ? stack_->next_random() : 0;
-  ip_ident_ = static_cast<uint16_t>(stack_->next_random());
+  open_common(t, isn, adv_mss, mtu);
   irs_ = syn.tcp.seq;
   rcv_nxt_ = irs_ + 1;
   rcv_wup_ = rcv_nxt_;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../test_output.hpp"
 #include "tcpmig/net/network.hpp"
 #include "tcpmig/sim/simulator.hpp"
 #include "tcpmig/sim/trace.hpp"
@@ -41,14 +42,7 @@ inline Ipv4Address ip(const char* s) { return *Ipv4Address::parse(s); }
 /// Byte k of the test pattern.
 inline uint8_t pattern(uint64_t k) { return static_cast<uint8_t>((k * 7 + k / 251) % 256); }
 
-/// Where tests leave pcaps for the tshark check (ctest sets TCPMIG_TEST_OUT).
-inline std::string test_out_dir(const std::string& name) {
-  const char* base = std::getenv("TCPMIG_TEST_OUT");
-  std::string dir = std::string(base != nullptr ? base : "test-output") + "/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using tcpmig::testing::test_out_dir;  // pcaps for the tshark check
 
 /// Records what a socket tells its application; reads everything readable.
 struct Recorder : tcp::TcpEvents {

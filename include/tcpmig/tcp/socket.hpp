@@ -245,6 +245,9 @@ class TcpSocket {
   };
 
   // ---- opening (called by TcpStack)
+  /// Sets what active and passive opens share: tuple, buffers, ISS-based send
+  /// state, RTO, timestamp offset and IP ident (drawn in that order).
+  void open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu);
   void open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu);
   void open_listen(const FourTuple& t, uint32_t backlog);
   void open_passive(TcpSocket& listener, const FourTuple& t, const Segment& syn, uint32_t isn, uint16_t adv_mss,
