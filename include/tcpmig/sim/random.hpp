@@ -6,7 +6,8 @@
 // usually through `Simulator::rng(name)`.
 //
 // Rules (DESIGN.md section 3):
-//   * No std::*_distribution, std::random_device, rand() or clock anywhere.
+//   * No standard-library distribution, random device, C library generator
+//     or clock anywhere: every draw comes from this file.
 //   * Integer results (next_u64, below, uniform_int, bernoulli_ppm,
 //     uniform_duration) are exact and identical on every platform.
 //   * Floating-point results depend only on IEEE-754 double arithmetic
