@@ -156,6 +156,7 @@ void BulkSink::on_accept(tcp::TcpSocket&, tcp::TcpSocket& child) {
   }
   conn_ = &child;
   report_ = BulkReport{};
+  if (cfg_.continues != nullptr) report_.offset = cfg_.continues->report().offset + cfg_.continues->report().bytes;
   report_.accepted = stack_.sim().now();
   report_.last_byte = report_.accepted;
   const auto& t = child.tuple();
@@ -166,10 +167,11 @@ void BulkSink::on_readable(tcp::TcpSocket& s) {
   if (&s != conn_) return;
   std::array<uint8_t, kChunk> buf;  // filled by recv: no zeroing per call
   while (const std::size_t n = s.recv(buf)) {
-    if (cfg_.verify && !matches_bulk_pattern(report_.bytes, {buf.data(), n})) {
+    const uint64_t at = report_.offset + report_.bytes;
+    if (cfg_.verify && !matches_bulk_pattern(at, {buf.data(), n})) {
       for (std::size_t i = 0; i < n; ++i) {
-        if (buf[i] != bulk_pattern(report_.bytes + i)) {
-          if (!report_.first_error) report_.first_error = report_.bytes + i;
+        if (buf[i] != bulk_pattern(at + i)) {
+          if (!report_.first_error) report_.first_error = at + i;
           ++report_.errors;
         }
       }

@@ -77,6 +77,7 @@ class BulkSender final : public tcp::TcpEvents {
 
 /// What a BulkSink measured for one connection.
 struct BulkReport {
+  uint64_t offset = 0;                        // pattern offset of the first byte (BulkSinkConfig::continues)
   uint64_t bytes = 0;                         // bytes received
   uint64_t errors = 0;                        // bytes that differ from the pattern
   std::optional<uint64_t> first_error;        // offset of the first wrong byte
@@ -87,10 +88,16 @@ struct BulkReport {
   [[nodiscard]] uint64_t goodput_bps() const;
 };
 
+class BulkSink;
+
 struct BulkSinkConfig {
   uint16_t port = 5001;               // listen port
   std::string name;                   // console name; empty: the node's name
   bool verify = true;                 // check every byte against the pattern
+  /// The stream continues what another sink received (a connection migrated
+  /// to this server mid-stream): when a connection is accepted, its first byte
+  /// is taken to be byte `continues->report().bytes` of the pattern. Not owned.
+  const BulkSink* continues = nullptr;
 };
 
 /// Accepts connections on `port`, verifies and counts their bytes.

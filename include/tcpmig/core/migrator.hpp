@@ -1,0 +1,358 @@
+// The migration core: moves live client TCP connections from one backend
+// server to another by replaying the client's handshake to the new server
+// and rewriting every later packet in both directions.
+//
+// Place in the layers: core, on top of wire only (std only, no simulator, no
+// OS header). Hosts: the simulator's gateway node (models/gateway) and the
+// NFQUEUE gateway. Call chain per packet:
+//   host -> Migrator::process(ipv4 bytes, direction, now)
+//        -> flow lookup (open addressing, flow_table.hpp) -> per-flow tracking
+//        -> rewrite in place (incremental RFC 1624 checksums) -> Verdict
+//   host -> Migrator::poll(now) at next_deadline(): replayed-SYN retransmits,
+//        time triggers, expiry of closed flows.
+//   Migrator -> PacketSink::emit(): packets the core makes (replayed SYN, the
+//        third ACK, RST to the old server) and packets it held and releases.
+//
+// Terms. A *flow* is one client connection, keyed by what the client sees:
+// client ip:port <-> service ip:port (the address the client connected to).
+// Its *backend* is the server that currently holds the connection; it starts
+// as the service address itself. Sequence numbers are kept in the client's
+// view: the client's own numbers never change; the server's numbers are
+// translated (client view = backend value + seq_delta).
+//
+// Rules (README "Migration core" says the same for users):
+// 1. Tracking. A client SYN (direction ClientToServer, SYN without ACK)
+//    creates a flow and records its options (MSS, window scale,
+//    SACK-permitted, timestamps). The SYN-ACK records what the server
+//    accepted. Afterwards the core follows the highest sequence number sent
+//    and acknowledged in each direction and the last TSval each way.
+//    Connections whose handshake the core did not see are unknown: they pass
+//    unchanged (counter unknown_flow) and cannot be migrated.
+// 2. Triggers. A migration request names a flow (migrate_flow) or every flow
+//    of a service (migrate_service), a target backend and a trigger: now, at
+//    a time, or after N client requests / data segments / payload bytes.
+//    A *request* is a client data segment that follows server data (or is
+//    the first client data): one turn of a request/response exchange. A
+//    service request also applies to flows opened after it, each when its
+//    own count is reached (count triggers), or to the flows present at the
+//    time (time triggers). A migration whose target is not yet up
+//    (wait_for_target) stays triggered until target_ready() names it.
+// 3. Safe point (SafePoint): the replay starts only where no byte can be
+//    lost or answered twice.
+//    - ClientData (default for count triggers, the seed's packet_m): the
+//      cut is the first new client data after the trigger. Client data at
+//      or beyond the cut is held; once the old backend has acknowledged
+//      every byte before the cut and the client every byte of server data,
+//      the replay starts. Client retransmissions below the cut still go to
+//      the old backend.
+//    - Quiescent (default for time triggers and `now`): both directions
+//      fully acknowledged; the cut is the client's next sequence number.
+//      Checked at the trigger and after every packet of the flow.
+//    A flow that has sent or received a FIN or RST is not migrated: the
+//    request ends as aborted (flow closing).
+// 4. Replay. A SYN from the client's address to the target with
+//    seq = cut - 1 and only the options the old server accepted (values from
+//    the client's SYN; TSval = the client's latest). Every client packet of
+//    the flow is held meanwhile (up to Config::hold_packets per flow; more
+//    are dropped, counter hold_overflow, and the client retransmits them).
+//    The SYN is retransmitted after replay_rto, doubling, replay_retries
+//    times. On the target's SYN-ACK (ack == cut): record its ISN and
+//    options, send the third ACK, release the held packets rewritten, then
+//    send a RST to the old backend (Config::reset_old_backend). Abort (the
+//    flow stays on the old backend, held packets are released to it
+//    unchanged): a RST from the target, no answer after the last retry, or
+//    a SYN-ACK without timestamps when the client uses them (the client
+//    would drop every segment; a RST is sent to the target).
+// 5. Rewriting after a migration. Client -> server: destination = backend,
+//    ack -= seq_delta, TSecr -= ts_delta, SACK edges -= seq_delta, window
+//    field rescaled when the target did not accept window scaling, SACK
+//    options turned into NOPs when the target did not accept SACK.
+//    Server -> client: source = service address, seq += seq_delta,
+//    TSval += ts_delta, window field rescaled from the backend's shift to
+//    the one the client knows (rounded up, never to 0 from nonzero).
+//    Checksums are updated incrementally (RFC 1624); an incoming checksum
+//    that was wrong stays wrong, so the receiver still drops the packet.
+//    Packets from a former backend of a flow are dropped (stale_backend).
+// 6. Chains and returns: every migration computes its deltas from the
+//    client's view, so S1 -> S2 -> S3 and S2 -> S1 compose.
+// 7. Bad packets never crash the core. Not IPv4, IPv4 fragments, non-TCP,
+//    truncated headers or malformed TCP options: passed unchanged and
+//    counted (a router is not the place to drop them; the end host will).
+//    A tracked flow's packet with malformed options is passed unchanged
+//    before a migration and dropped after one (rewriting it is impossible).
+// 8. Table: Config::max_flows flows (open addressing, no allocation per
+//    packet); a SYN when the table is full passes untracked (table_full).
+//    A flow is forgotten close_linger after both FINs were acknowledged or a
+//    RST passed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tcpmig/wire/address.hpp"
+#include "tcpmig/wire/result.hpp"
+
+namespace tcpmig::core {
+
+using wire::Ipv4Address;
+
+/// Time in integer nanoseconds, from whatever epoch the host uses.
+using Nanos = int64_t;
+/// "No deadline".
+inline constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
+
+/// An IPv4 address and TCP port.
+struct Endpoint {
+  Ipv4Address ip;
+  uint16_t port = 0;
+  friend constexpr bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+/// "a.b.c.d:port".
+std::string endpoint_text(const Endpoint& e);
+
+/// A flow as the client sees it.
+struct FlowKey {
+  Endpoint client;
+  Endpoint service;
+  friend constexpr bool operator==(const FlowKey&, const FlowKey&) = default;
+};
+
+/// Which way a packet travels; the host decides (e.g. by ingress interface).
+enum class Direction : uint8_t { ClientToServer, ServerToClient };
+
+/// What the host does with the packet it passed to process().
+enum class Action : uint8_t {
+  Pass,      ///< forward unchanged
+  Modified,  ///< forward; the bytes were rewritten in place
+  Drop,      ///< discard (the core may have kept a copy to emit later)
+};
+
+/// Every outcome the core counts, one counter each (Counters::by_reason).
+enum class Reason : uint8_t {
+  // Passed unchanged.
+  NotIpv4,          ///< not an IPv4 header (version) or shorter than one
+  Fragment,         ///< IPv4 fragment
+  NotTcp,           ///< IPv4, protocol not TCP
+  Malformed,        ///< IPv4/TCP header or TCP options malformed (tracked or not)
+  UnknownFlow,      ///< TCP, no tracked flow
+  TableFull,        ///< a client SYN not tracked: table full
+  Tracked,          ///< a tracked flow's packet before any migration
+  // Rewritten.
+  Rewritten,        ///< a migrated flow's packet, rewritten
+  // Dropped.
+  Held,             ///< client packet held during a migration (emitted later)
+  HoldOverflow,     ///< client packet dropped: the flow's hold queue was full
+  ReplayHandshake,  ///< the target's SYN-ACK or RST to the replayed SYN (consumed)
+  StaleBackend,     ///< packet from a former backend of the flow
+  MalformedMigrated,  ///< a migrated flow's packet that cannot be rewritten
+  Count
+};
+/// Stable lower-case name ("hold-overflow").
+const char* reason_name(Reason r);
+
+/// The answer to process().
+struct Verdict {
+  Action action = Action::Pass;
+  Reason reason = Reason::UnknownFlow;
+};
+
+/// When the replay may start (rule 3).
+enum class SafePoint : uint8_t {
+  Auto,        ///< ClientData for count triggers, Quiescent for time/now
+  ClientData,  ///< at new client data, once everything before it is acknowledged
+  Quiescent,   ///< when both directions are fully acknowledged
+};
+
+/// When a migration fires (rule 2).
+struct Trigger {
+  enum class Kind : uint8_t { Now, AtTime, AfterRequests, AfterSegments, AfterBytes };
+  Kind kind = Kind::Now;
+  Nanos at = 0;        ///< AtTime: when
+  uint64_t count = 0;  ///< After*: how many client requests / data segments / bytes
+  SafePoint safe_point = SafePoint::Auto;
+
+  static Trigger now() { return {}; }
+  static Trigger at_time(Nanos t) { return {Kind::AtTime, t, 0, SafePoint::Auto}; }
+  static Trigger after_requests(uint64_t n) { return {Kind::AfterRequests, 0, n, SafePoint::Auto}; }
+  static Trigger after_segments(uint64_t n) { return {Kind::AfterSegments, 0, n, SafePoint::Auto}; }
+  static Trigger after_bytes(uint64_t n) { return {Kind::AfterBytes, 0, n, SafePoint::Auto}; }
+};
+/// "now", "at 1.5s", "after 2 requests", ...
+std::string trigger_text(const Trigger& t);
+
+/// Options of one side of a handshake.
+struct TcpOptions {
+  uint16_t mss = 0;                     ///< 0: none
+  std::optional<uint8_t> window_scale;  ///< shift
+  bool sack_permitted = false;
+  bool timestamps = false;
+  friend constexpr bool operator==(const TcpOptions&, const TcpOptions&) = default;
+};
+/// "mss 1460, wscale 7, sackOK, TS" ("none" when empty).
+std::string options_text(const TcpOptions& o);
+
+/// Where a flow is in its life.
+enum class FlowState : uint8_t {
+  SynSent,      ///< client SYN seen
+  Established,  ///< SYN-ACK seen; traffic flows
+  Armed,        ///< a migration is requested, its trigger has not fired
+  WaitTarget,   ///< triggered; the target is not up yet
+  WaitSafePoint,  ///< triggered; waiting for the safe point (client data may be held)
+  Replaying,    ///< replayed SYN sent, client packets held
+  Closing,      ///< FIN/RST seen; kept for close_linger
+};
+const char* flow_state_name(FlowState s);
+
+/// One flow, for status queries.
+struct FlowStatus {
+  FlowKey key;
+  FlowState state = FlowState::SynSent;
+  Endpoint backend;          ///< current backend
+  uint32_t migrations = 0;   ///< completed migrations of this flow
+  uint32_t seq_delta = 0;    ///< client view of server seq = backend seq + seq_delta
+  uint32_t ts_delta = 0;     ///< client view of server TSval = backend TSval + ts_delta
+  uint64_t client_bytes = 0; ///< client payload bytes seen (new data)
+  uint32_t requests = 0;     ///< client requests seen (rule 2)
+  uint32_t segments = 0;     ///< client data segments seen (new data)
+};
+
+/// How a migration ended.
+enum class Outcome : uint8_t {
+  Pending,        ///< not finished
+  Completed,      ///< the flow is on the target
+  AbortedRst,     ///< the target answered the replayed SYN with RST
+  AbortedTimeout, ///< no SYN-ACK after the last retry
+  AbortedOptions, ///< the target refused timestamps the client uses
+  AbortedClosing, ///< the flow saw FIN/RST before the replay
+  AbortedTable,   ///< no room for the target's key in the flow table
+};
+const char* outcome_name(Outcome o);
+
+/// What happened in one migration (the CLI's summary and JSON).
+struct MigrationRecord {
+  uint64_t id = 0;             ///< in request order (flow requests and service fan-out)
+  FlowKey flow;
+  Endpoint from, to;           ///< old backend, target
+  Trigger trigger;
+  Outcome outcome = Outcome::Pending;
+  Nanos requested_at = kNever;   ///< request made
+  Nanos triggered_at = kNever;   ///< trigger fired
+  Nanos safe_point_at = kNever;  ///< replay started (first SYN)
+  Nanos synack_at = kNever;      ///< target's SYN-ACK arrived
+  Nanos finished_at = kNever;    ///< completed or aborted
+  Nanos first_hold_at = kNever;  ///< first client packet held
+  uint32_t syn_sent = 0;         ///< replayed SYNs (1 + retransmissions)
+  uint32_t held = 0;             ///< client packets held
+  uint32_t hold_dropped = 0;     ///< client packets dropped: hold queue full
+  uint32_t cut = 0;              ///< client sequence number of the cut (target's IRS + 1)
+  uint32_t seq_delta = 0;        ///< after completion
+  uint32_t ts_delta = 0;         ///< after completion
+  TcpOptions client_options;     ///< the client's SYN
+  TcpOptions old_options;        ///< what the old backend accepted
+  TcpOptions new_options;        ///< what the target accepted
+  /// Replay handshake round trip (synack_at - safe_point_at, first SYN).
+  [[nodiscard]] Nanos replay_rtt() const { return synack_at == kNever ? kNever : synack_at - safe_point_at; }
+  /// Time the client's packets waited in the core (finished_at - first_hold_at), 0 if none held.
+  [[nodiscard]] Nanos client_stall() const { return first_hold_at == kNever ? 0 : finished_at - first_hold_at; }
+};
+
+/// Counters, by reason and of events.
+struct Counters {
+  std::array<uint64_t, static_cast<std::size_t>(Reason::Count)> by_reason{};
+  uint64_t packets = 0;           ///< process() calls
+  uint64_t flows_created = 0;
+  uint64_t flows_expired = 0;
+  uint64_t syn_sent = 0;          ///< replayed SYNs, retransmissions included
+  uint64_t resets_sent = 0;       ///< RSTs to old backends and refused targets
+  uint64_t migrations_requested = 0;
+  uint64_t migrations_completed = 0;
+  uint64_t migrations_aborted = 0;
+  [[nodiscard]] uint64_t operator[](Reason r) const { return by_reason[static_cast<std::size_t>(r)]; }
+};
+
+/// Receives the packets the core makes or releases: complete IPv4 packets
+/// with valid checksums, to be routed like any forwarded packet in the
+/// given direction. The bytes are valid only during the call.
+class PacketSink {
+ public:
+  virtual ~PacketSink() = default;
+  virtual void emit(std::span<const uint8_t> ipv4, Direction dir) = 0;
+};
+
+/// Told about migration progress (optional).
+class MigrationObserver {
+ public:
+  virtual ~MigrationObserver() = default;
+  /// A trigger fired (the flow now waits for its target or safe point).
+  virtual void on_triggered(const MigrationRecord&) {}
+  /// A migration completed or aborted.
+  virtual void on_finished(const MigrationRecord&) {}
+};
+
+/// Tuning; the defaults suit a LAN gateway.
+struct Config {
+  uint32_t max_flows = 65536;        ///< flow table capacity (memory ~ 128 bytes x max_flows)
+  uint32_t hold_packets = 64;        ///< held client packets per migrating flow
+  Nanos replay_rto = 1'000'000'000;  ///< first replayed-SYN timeout (doubles)
+  uint32_t replay_retries = 3;       ///< replayed-SYN retransmissions before aborting
+  Nanos close_linger = 60'000'000'000;  ///< flows are forgotten this long after closing
+  bool reset_old_backend = true;     ///< send a RST to the old backend after migrating
+  uint8_t ttl = 64;                  ///< TTL of packets the core makes
+};
+
+/// The migration core. Single-threaded; one instance per gateway.
+class Migrator {
+ public:
+  Migrator(const Config& cfg, PacketSink& sink);
+  ~Migrator();
+  Migrator(const Migrator&) = delete;
+  Migrator& operator=(const Migrator&) = delete;
+
+  /// One packet: `ipv4` is the whole IPv4 packet, rewritten in place when the
+  /// verdict is Modified (its length never changes). `now` must not go back.
+  Verdict process(std::span<uint8_t> ipv4, Direction dir, Nanos now);
+  /// Runs what is due at `now` (call at next_deadline(); extra calls are harmless).
+  void poll(Nanos now);
+  /// The earliest time poll() has work, or kNever.
+  [[nodiscard]] Nanos next_deadline() const;
+
+  /// Requests the migration of one tracked flow to `target`. Error::Unsupported
+  /// if the flow is unknown, closing, or already migrating.
+  wire::Result<uint64_t> migrate_flow(const FlowKey& flow, Endpoint target, Trigger trigger, Nanos now,
+                                      bool wait_for_target = false);
+  /// Requests the migration of every flow of `service` (rule 2); returns a
+  /// rule id. Flows already on `target` are left alone.
+  uint64_t migrate_service(Endpoint service, Endpoint target, Trigger trigger, Nanos now,
+                           bool wait_for_target = false);
+  /// The target is up: migrations waiting for it continue (at `now`).
+  void target_ready(Endpoint target, Nanos now);
+
+  /// A flow's state, if tracked.
+  [[nodiscard]] std::optional<FlowStatus> status(const FlowKey& flow) const;
+  /// Flows in the table.
+  [[nodiscard]] std::size_t flow_count() const;
+  [[nodiscard]] const Counters& counters() const { return counters_; }
+  /// Every migration so far, in id order.
+  [[nodiscard]] const std::vector<MigrationRecord>& records() const { return records_; }
+  /// Bytes the flow table occupies (flows + index), for the 128-bytes-per-flow budget.
+  [[nodiscard]] std::size_t table_bytes() const;
+  void set_observer(MigrationObserver* o) { observer_ = o; }
+  [[nodiscard]] const Config& config() const { return cfg_; }
+
+ private:
+  struct Impl;
+  Config cfg_;
+  PacketSink* sink_;
+  MigrationObserver* observer_ = nullptr;
+  Counters counters_;
+  std::vector<MigrationRecord> records_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tcpmig::core
