@@ -340,6 +340,8 @@ struct Migrator::Impl {
     bool cut_set = false;
     bool target_key = false;   // target key inserted in the index
     uint32_t cut = 0;
+    uint32_t syn_tsval = 0;    // TSval of the replayed SYN and third ACK: the client's at the cut,
+                               // so no held packet is older than the target's TS.Recent (PAWS)
     uint32_t syn_tries = 0;    // SYNs sent
     uint32_t generation = 0;   // bumped when the slot is reused
     std::vector<uint32_t> held;  // hold buffers, in arrival order
@@ -618,6 +620,7 @@ struct Migrator::Impl {
     if (p.safe == SafePoint::Quiescent) {
       if (server_acked && f.server_ack == f.client_nxt) {
         p.cut = f.client_nxt;
+        p.syn_tsval = f.client_tsval;
         p.cut_set = true;
         start_replay(pi, now);
       }
@@ -668,7 +671,7 @@ struct Migrator::Impl {
     if (f.client_mss != 0) syn.mss = f.client_mss;
     if ((f.opts & kOrigWs) && f.client_ws != kNoScale) syn.window_scale = f.client_ws;
     syn.sack_permitted = (f.opts & kOrigSack) != 0;
-    if (f.opts & kOrigTs) syn.timestamps = std::pair<uint32_t, uint32_t>{f.client_tsval, 0};
+    if (f.opts & kOrigTs) syn.timestamps = std::pair<uint32_t, uint32_t>{p.syn_tsval, 0};
     emit_tcp(syn, f.client_ip, p.target.ip.value, Direction::ClientToServer);
     ++p.syn_tries;
     ++record_of(p).syn_sent;
@@ -744,7 +747,7 @@ struct Migrator::Impl {
     ack.ack = wire::SeqNumber{isn + 1};
     ack.flags = flag::ACK;
     ack.window = c2s_window(f, f.client_window);
-    if (f.opts & kBackTs) ack.timestamps = std::pair<uint32_t, uint32_t>{f.client_tsval, fr.opt.tsval};
+    if (f.opts & kBackTs) ack.timestamps = std::pair<uint32_t, uint32_t>{p.syn_tsval, fr.opt.tsval};
     emit_tcp(ack, f.client_ip, p.target.ip.value, Direction::ClientToServer);
     rec.seq_delta = f.seq_delta;
     rec.ts_delta = f.ts_delta;
@@ -916,6 +919,7 @@ struct Migrator::Impl {
       } else if (f.state == FlowState::WaitSafePoint && p.safe == SafePoint::ClientData) {
         if (!p.cut_set && new_data && fr.seq == old_nxt && !(fr.flags & (flag::FIN | flag::RST))) {
           p.cut = fr.seq;
+          p.syn_tsval = f.client_tsval;  // this packet's TSval when it has one
           p.cut_set = true;
         }
         if (p.cut_set && seq_after(end, p.cut)) held = true;

@@ -52,7 +52,8 @@
 //    request ends as aborted (flow closing).
 // 4. Replay. A SYN from the client's address to the target with
 //    seq = cut - 1 and only the options the old server accepted (values from
-//    the client's SYN; TSval = the client's latest). Every client packet of
+//    the client's SYN; TSval = the client's TSval at the cut, so no held
+//    packet is older than the target's TS.Recent). Every client packet of
 //    the flow is held meanwhile (up to Config::hold_packets per flow; more
 //    are dropped, counter hold_overflow, and the client retransmits them).
 //    The SYN is retransmitted after replay_rto, doubling, replay_retries
