@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <cstring>
 #include <string>
 
@@ -225,17 +227,30 @@ const char* outcome_name(Outcome o) {
 }
 
 namespace {
+/// "1.5s", "250ms", "12.5us", "7ns": the largest unit the value reaches,
+/// with as many decimals as it needs (exact).
 void append_duration(std::string& out, Nanos ns) {
-  // Shortest exact unit: s, ms, us or ns.
-  if (ns != 0 && ns % 1'000'000'000 == 0) {
-    out += std::to_string(ns / 1'000'000'000) + "s";
-  } else if (ns != 0 && ns % 1'000'000 == 0) {
-    out += std::to_string(ns / 1'000'000) + "ms";
-  } else if (ns != 0 && ns % 1'000 == 0) {
-    out += std::to_string(ns / 1'000) + "us";
-  } else {
-    out += std::to_string(ns) + "ns";
+  struct Unit {
+    Nanos size;
+    const char* name;
+    int digits;
+  };
+  static constexpr Unit units[] = {{1'000'000'000, "s", 9}, {1'000'000, "ms", 6}, {1'000, "us", 3}};
+  if (ns < 0) {
+    out += '-';
+    ns = -ns;
   }
+  for (const Unit& u : units) {
+    if (ns < u.size) continue;
+    out += std::to_string(ns / u.size);
+    std::string frac = std::to_string(ns % u.size);
+    frac.insert(0, static_cast<std::size_t>(u.digits) - frac.size(), '0');
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    if (!frac.empty()) out += "." + frac;
+    out += u.name;
+    return;
+  }
+  out += std::to_string(ns) + "ns";
 }
 }  // namespace
 
@@ -380,6 +395,11 @@ struct Migrator::Impl {
   uint64_t deadline_order = 0;
   std::vector<Rule> rules;
   std::vector<Endpoint> ready;  // targets known to be up
+  /// Former backends of flows (not the service address, which is always a
+  /// key): their packets are dropped as stale. (client ip, client port,
+  /// backend ip, backend port) -> (flow, generation). Ordered: no hash order.
+  using FormerKey = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;
+  std::map<FormerKey, std::pair<uint32_t, uint32_t>> former;
   std::array<uint8_t, 128> scratch{};  // packets the core makes
 
   // --- helpers -------------------------------------------------------------
@@ -480,8 +500,18 @@ struct Migrator::Impl {
     f.client_tsval = fr.opt.tsval;
   }
 
+  /// Forgets the former backends of flow `i`.
+  void erase_former(uint32_t i) {
+    const Flow& f = flows[i];
+    auto it = former.lower_bound(FormerKey{f.client_ip, f.client_port, 0, 0});
+    while (it != former.end() && std::get<0>(it->first) == f.client_ip && std::get<1>(it->first) == f.client_port) {
+      it = it->second.first == i ? former.erase(it) : std::next(it);
+    }
+  }
+
   void free_flow_slot(uint32_t i) {
     Flow& f = flows[i];
+    erase_former(i);
     erase_key(i, f.client_ip, f.client_port, f.service_ip, f.service_port);
     if (f.backend_ip != f.service_ip || f.backend_port != f.service_port) {
       erase_key(i, f.client_ip, f.client_port, f.backend_ip, f.backend_port);
@@ -733,7 +763,11 @@ struct Migrator::Impl {
     // Switch the flow to the target.
     const Endpoint old = p.old_backend;
     const bool old_is_service = old.ip.value == f.service_ip && old.port == f.service_port;
-    if (!old_is_service) erase_key(p.flow, f.client_ip, f.client_port, old.ip.value, old.port);
+    if (!old_is_service) {
+      erase_key(p.flow, f.client_ip, f.client_port, old.ip.value, old.port);
+      former[FormerKey{f.client_ip, f.client_port, old.ip.value, old.port}] = {p.flow, f.generation};
+    }
+    former.erase(FormerKey{f.client_ip, f.client_port, p.target.ip.value, p.target.port});
     f.backend_ip = p.target.ip.value;
     f.backend_port = p.target.port;
     f.backend_mss = fr.opt.values.mss;
@@ -760,7 +794,8 @@ struct Migrator::Impl {
   /// now), records the outcome, frees the slot.
   void finish(uint32_t pi, Outcome outcome, Nanos now) {
     Pending& p = pendings[pi];
-    Flow& f = flows[p.flow];
+    const uint32_t fi = p.flow;
+    Flow& f = flows[fi];
     MigrationRecord& rec = record_of(p);
     rec.outcome = outcome;
     rec.finished_at = now;
@@ -794,7 +829,7 @@ struct Migrator::Impl {
     p.next_free = free_pending;
     free_pending = pi;
     if (self.observer_ != nullptr) self.observer_->on_finished(rec);
-    if (f.flags & (kClientFin | kServerFin | kReset)) closing(p.flow, now);
+    if (f.flags & (kClientFin | kServerFin | kReset)) closing(fi, now);
   }
 
   void hold(Pending& p, std::span<const uint8_t> pkt, Nanos now) {
@@ -817,8 +852,7 @@ struct Migrator::Impl {
   static uint16_t rescale(uint16_t field, uint8_t from, uint8_t to) {
     if (from == to) return field;
     const uint64_t real = uint64_t{field} << from;
-    uint64_t out = real >> to;
-    if (out == 0 && field != 0) out = 1;
+    const uint64_t out = (real + (uint64_t{1} << to) - 1) >> to;  // rounded up: never 0 from nonzero
     return static_cast<uint16_t>(std::min<uint64_t>(out, 0xffff));
   }
   /// A client window field as the backend reads it.
@@ -874,6 +908,7 @@ struct Migrator::Impl {
         if (f.backend_ip != f.service_ip || f.backend_port != f.service_port) {
           erase_key(fi, f.client_ip, f.client_port, f.backend_ip, f.backend_port);
         }
+        erase_former(fi);
         const Flow copy = f;
         f = Flow{};
         f.client_ip = copy.client_ip;
@@ -960,8 +995,7 @@ struct Migrator::Impl {
                    !fr.opt.malformed) {
           on_synack(pi, fr, now);
         }
-        ++counters().by_reason[static_cast<std::size_t>(Reason::ReplayHandshake)];
-        return Verdict{Action::Drop, Reason::ReplayHandshake};
+        return drop(Reason::ReplayHandshake);
       }
     }
     if (!from_backend) return drop(Reason::StaleBackend);
@@ -1009,14 +1043,33 @@ struct Migrator::Impl {
     return v;
   }
 
-  Verdict pass(Reason r) {
-    ++counters().by_reason[static_cast<std::size_t>(r)];
-    return {Action::Pass, r};
+  Verdict process(std::span<uint8_t> ipv4, Direction dir, Nanos now);
+
+  /// True while a deadline still means something.
+  bool live(const Deadline& d) const {
+    switch (d.kind) {
+      case Deadline::Kind::Trigger:
+        return pendings[d.index].generation == d.generation && flows[pendings[d.index].flow].state == FlowState::Armed;
+      case Deadline::Kind::SynRetransmit:
+        return pendings[d.index].generation == d.generation &&
+               flows[pendings[d.index].flow].state == FlowState::Replaying;
+      case Deadline::Kind::Expire:
+        return flows[d.index].generation == d.generation && !(flows[d.index].flags & kFree);
+      case Deadline::Kind::RuleTrigger: return true;
+    }
+    return false;
   }
-  Verdict drop(Reason r) {
-    ++counters().by_reason[static_cast<std::size_t>(r)];
-    return {Action::Drop, r};
+  /// Drops dead deadlines from the top, so next_deadline() is a real one.
+  void prune() {
+    while (!heap.empty() && !live(heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+      heap.pop_back();
+    }
   }
+
+  // Verdicts are counted once, in Migrator::process.
+  static Verdict pass(Reason r) { return {Action::Pass, r}; }
+  static Verdict drop(Reason r) { return {Action::Drop, r}; }
 };
 
 // ---------------------------------------------------------------------------
@@ -1029,7 +1082,14 @@ Migrator::~Migrator() = default;
 
 Verdict Migrator::process(std::span<uint8_t> ipv4, Direction dir, Nanos now) {
   ++counters_.packets;
-  Impl& m = *impl_;
+  const Verdict v = impl_->process(ipv4, dir, now);
+  ++counters_.by_reason[static_cast<std::size_t>(v.reason)];
+  impl_->prune();
+  return v;
+}
+
+Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos now) {
+  Impl& m = *this;
   Frame fr;
   if (const Reason r = parse(ipv4, fr); r != Reason::Count) return m.pass(r);
   if (dir == Direction::ClientToServer) {
@@ -1041,7 +1101,15 @@ Verdict Migrator::process(std::span<uint8_t> ipv4, Direction dir, Nanos now) {
     return m.pass(fr.opt.malformed ? Reason::Malformed : Reason::UnknownFlow);
   }
   const uint32_t fi = m.find_s2c(fr.dst_ip(), fr.dst_port(), fr.src_ip(), fr.src_port());
-  if (fi == kNone) return m.pass(fr.opt.malformed ? Reason::Malformed : Reason::UnknownFlow);
+  if (fi == kNone) {
+    if (!m.former.empty()) {
+      const auto it = m.former.find(FormerKey{fr.dst_ip(), fr.dst_port(), fr.src_ip(), fr.src_port()});
+      if (it != m.former.end() && m.flows[it->second.first].generation == it->second.second) {
+        return drop(Reason::StaleBackend);
+      }
+    }
+    return m.pass(fr.opt.malformed ? Reason::Malformed : Reason::UnknownFlow);
+  }
   return m.server_to_client(fi, fr, now);
 }
 
@@ -1090,6 +1158,7 @@ void Migrator::poll(Nanos now) {
       }
     }
   }
+  m.prune();
 }
 
 Nanos Migrator::next_deadline() const { return impl_->heap.empty() ? kNever : impl_->heap.front().at; }
@@ -1103,7 +1172,9 @@ wire::Result<uint64_t> Migrator::migrate_flow(const FlowKey& flow, Endpoint targ
   if (f.migration != kNone || f.state == FlowState::Closing || !(f.flags & kSynAcked)) {
     return wire::Error::Unsupported;
   }
-  return m.begin(fi, target, trigger, now, wait_for_target);
+  const uint64_t id = m.begin(fi, target, trigger, now, wait_for_target);
+  m.prune();
+  return id;
 }
 
 uint64_t Migrator::migrate_service(Endpoint service, Endpoint target, Trigger trigger, Nanos now,
@@ -1124,6 +1195,7 @@ uint64_t Migrator::migrate_service(Endpoint service, Endpoint target, Trigger tr
     if (f.backend_ip == target.ip.value && f.backend_port == target.port) continue;
     m.begin(i, target, trigger, now, wait_for_target);
   }
+  m.prune();
   return id;
 }
 
@@ -1138,6 +1210,7 @@ void Migrator::target_ready(Endpoint target, Nanos now) {
     f.state = FlowState::WaitSafePoint;
     m.try_safe_point(pi, now);
   }
+  m.prune();
 }
 
 std::optional<FlowStatus> Migrator::status(const FlowKey& flow) const {

@@ -61,9 +61,12 @@
 //    options, send the third ACK, release the held packets rewritten, then
 //    send a RST to the old backend (Config::reset_old_backend). Abort (the
 //    flow stays on the old backend, held packets are released to it
-//    unchanged): a RST from the target, no answer after the last retry, or
-//    a SYN-ACK without timestamps when the client uses them (the client
-//    would drop every segment; a RST is sent to the target).
+//    unchanged): a RST from the target (with ACK = cut), no answer one
+//    doubled timeout after the last retry (a RST with seq = cut is sent to
+//    the target, in case it answers late), or a SYN-ACK without timestamps
+//    when the client uses them (the client would drop every segment; a RST
+//    is sent to the target). A target SYN-ACK whose ACK is not the cut is
+//    dropped (replay_handshake) and changes nothing.
 // 5. Rewriting after a migration. Client -> server: destination = backend,
 //    ack -= seq_delta, TSecr -= ts_delta, SACK edges -= seq_delta, window
 //    field rescaled when the target did not accept window scaling, SACK
@@ -73,7 +76,11 @@
 //    the one the client knows (rounded up, never to 0 from nonzero).
 //    Checksums are updated incrementally (RFC 1624); an incoming checksum
 //    that was wrong stays wrong, so the receiver still drops the packet.
-//    Packets from a former backend of a flow are dropped (stale_backend).
+//    Packets from a former backend of a flow (the service address or any
+//    server it was on before) are dropped (stale_backend).
+//    In a chain, "the options the old server accepted" are those the flow's
+//    original server accepted: the client's view of the connection never
+//    changes, so every replay offers the same options.
 // 6. Chains and returns: every migration computes its deltas from the
 //    client's view, so S1 -> S2 -> S3 and S2 -> S1 compose.
 // 7. Bad packets never crash the core. Not IPv4, IPv4 fragments, non-TCP,
@@ -184,7 +191,7 @@ struct Trigger {
   static Trigger after_segments(uint64_t n) { return {Kind::AfterSegments, 0, n, SafePoint::Auto}; }
   static Trigger after_bytes(uint64_t n) { return {Kind::AfterBytes, 0, n, SafePoint::Auto}; }
 };
-/// "now", "at 1.5s", "after 2 requests", ...
+/// "now", "at 1.5s", "after 2 requests", ... (durations exact, in the largest unit reached).
 std::string trigger_text(const Trigger& t);
 
 /// Options of one side of a handshake.
