@@ -150,7 +150,13 @@ class Harness final : public core::PacketSink {
     require(seg.ok());
     const Checks c = checks_of(ipv4);
     if (!c.ip_ok || !c.tcp_ok) {
-      // Only a held packet that came in with a bad checksum may leave with one.
+      // Only a held packet that came in with a bad checksum may leave with one
+      // (possibly during the very call that holds it: a FIN makes the flow
+      // close, which aborts the migration and releases it at once).
+      if (current_bad_) {
+        current_bad_ = false;
+        return;
+      }
       require(bad_held_ > 0);
       --bad_held_;
       return;
@@ -193,7 +199,10 @@ class Harness final : public core::PacketSink {
   void process(std::span<std::uint8_t> bytes, Direction dir) {
     const std::vector<std::uint8_t> before(bytes.begin(), bytes.end());
     const Checks in = checks_of(bytes);
+    current_bad_ = !in.ip_ok || !in.tcp_ok;
     const core::Verdict v = mig_.process(bytes, dir, now_);
+    const bool released_at_once = (!in.ip_ok || !in.tcp_ok) && !current_bad_;
+    current_bad_ = false;
     ++calls_;
     require(v.action == core::Action::Pass || v.action == core::Action::Modified || v.action == core::Action::Drop);
     require(v.reason < core::Reason::Count);
@@ -207,7 +216,7 @@ class Harness final : public core::PacketSink {
       require(out.tcp_ok == in.tcp_ok);
       auto ip = wire::ConstIpv4Packet::check(bytes);
       require(ip->total_len() == wire::load_be16(before.data() + 2));
-    } else if (v.reason == core::Reason::Held && (!in.ip_ok || !in.tcp_ok)) {
+    } else if (v.reason == core::Reason::Held && (!in.ip_ok || !in.tcp_ok) && !released_at_once) {
       ++bad_held_;
     }
   }
@@ -446,6 +455,7 @@ class Harness final : public core::PacketSink {
   core::Nanos now_ = 1'000'000'000;
   std::uint64_t calls_ = 0;
   std::uint64_t bad_held_ = 0;  ///< held packets that came in with a bad checksum
+  bool current_bad_ = false;    ///< the packet in process() has a bad checksum and was not emitted yet
   std::array<FlowModel, kClients> model_{};
   std::vector<Replay> replays_;
   std::array<std::uint8_t, 70000> buf_{};

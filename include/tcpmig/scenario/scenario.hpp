@@ -1,0 +1,184 @@
+// Scenario description and loader: an XML scenario file (format in
+// scenarios/README.md, schema in scenarios/tcpmig-scenario.xsd) read into a
+// checked, plain description of topology, applications, migrations and
+// outputs that the runner (runner.hpp) turns into model objects.
+//
+// Place in the layers: scenario loading (tools/scenario), above the models.
+// This header names only model *configuration* types (tcp::TcpConfig,
+// net::LinkParams, apps configs, core::Config/Trigger); loading builds no
+// simulation, so it needs no gateway and never touches the file system
+// except to read the scenario file itself.
+// Rules:
+// - Loading validates everything that can be checked before a run: unknown
+//   elements or attributes, missing or malformed values, names and
+//   references, duplicates, impossible values, and the topology itself (it is
+//   built once in a scratch network, so every error the network model would
+//   raise is reported at the element that causes it).
+// - The first error ends loading. It is reported as one line,
+//   `FILE:LINE:COLUMN: error: <what was found>; expected <what>`, with the
+//   position of the offending attribute (or element, or character).
+// - Parameters: <param name default> declares ${name}; every attribute value
+//   may use ${name} references, replaced by the value before the attribute is
+//   read. Overrides (the CLI's --set) replace defaults; naming an undeclared
+//   parameter is an error.
+// - Everything is kept in document order; the runner creates objects in that
+//   order, so a scenario describes one deterministic run per seed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcpmig/apps/bulk.hpp"
+#include "tcpmig/apps/request_response.hpp"
+#include "tcpmig/core/migrator.hpp"
+#include "tcpmig/net/network.hpp"
+#include "tcpmig/sim/time.hpp"
+#include "tcpmig/tcp/config.hpp"
+
+namespace tcpmig::scenario {
+
+/// A place in the scenario text; line 0 means "no position".
+struct SourcePos {
+  uint32_t line = 0;    ///< 1-based line
+  uint32_t column = 0;  ///< 1-based column, in characters
+};
+
+/// One error found while loading.
+struct Diagnostic {
+  std::string file;     ///< the scenario's display name (its path)
+  SourcePos pos;        ///< where; line 0 when the error has no position
+  std::string message;  ///< "<what was found>; expected <what>"
+  /// "FILE:LINE:COLUMN: error: MESSAGE" (or "FILE: error: MESSAGE" without position).
+  [[nodiscard]] std::string text() const;
+};
+
+/// A declared parameter and the value it has in this run.
+struct Param {
+  std::string name;           ///< referenced as ${name}
+  std::string default_value;  ///< from the file
+  std::string value;          ///< the default or the override
+  bool overridden = false;    ///< value came from an override
+  SourcePos pos;              ///< the <param> element
+};
+
+/// What a topology node is.
+enum class NodeType : uint8_t { Host, Gateway, Router, Switch };
+/// "host", "gateway", "router", "switch".
+const char* node_type_name(NodeType t);
+
+/// One <host>, <gateway>, <router> or <switch>.
+struct NodeSpec {
+  std::string name;                        ///< unique; becomes trace field and file name
+  NodeType type = NodeType::Host;          ///< element kind
+  SourcePos pos;                           ///< the element
+  tcp::TcpConfig tcp;                      ///< hosts: TCP settings (<tcp>), Linux defaults otherwise
+  std::optional<sim::Duration> add_at;     ///< runtime host: joins the network at this time
+  std::string add_on;                      ///< runtime host: joins when this migration triggers
+  sim::Duration boot_delay;                ///< runtime host: from joining to its apps (and target) being up
+  core::Config gateway;                    ///< gateways: migration core settings
+  std::vector<std::string> client_facing;  ///< gateways: neighbours whose packets travel client->server
+  /// True for a host that joins while the simulation runs.
+  [[nodiscard]] bool runtime() const { return add_at.has_value() || !add_on.empty(); }
+};
+
+/// One <link>: a point-to-point link with an interface on each end.
+struct LinkSpec {
+  std::string a, b;                              ///< node names of the two ends
+  std::optional<net::InterfaceAddress> a_addr;   ///< address of a's new interface (none on switches)
+  std::optional<net::InterfaceAddress> b_addr;   ///< address of b's new interface (none on switches)
+  net::LinkParams ab;                            ///< direction a -> b
+  net::LinkParams ba;                            ///< direction b -> a
+  uint32_t mtu = 1500;                           ///< MTU of both new interfaces
+  SourcePos pos;                                 ///< the element
+};
+
+/// Which application an AppSpec describes.
+enum class AppKind : uint8_t { ResponseServer, RequestClient, BulkSender, BulkSink };
+/// "response-server", "request-client", "bulk-sender", "bulk-sink".
+const char* app_kind_name(AppKind k);
+
+/// One application under <apps>. Start times (`start` in the client and
+/// sender configs) count from when the host's apps start: t = 0 for hosts
+/// present from the beginning, the end of boot-delay for runtime hosts.
+struct AppSpec {
+  AppKind kind = AppKind::ResponseServer;      ///< which config below applies
+  std::string node;                            ///< the host it runs on
+  SourcePos pos;                               ///< the element
+  apps::ResponseServerConfig server;           ///< ResponseServer
+  apps::RequestClientConfig client;            ///< RequestClient (one instance)
+  uint32_t instances = 1;                      ///< RequestClient: clients on the host ("<name>/<i>" when > 1)
+  uint32_t expect_responses = 0;               ///< RequestClient: responses each instance must get (exit 1 otherwise)
+  apps::BulkSenderConfig sender;               ///< BulkSender
+  apps::BulkSinkConfig sink;                   ///< BulkSink
+  std::optional<uint64_t> expect_bytes;        ///< BulkSink: bytes it must receive (exit 1 otherwise)
+  std::optional<std::size_t> continues;        ///< BulkSink: index (in Scenario::apps) of the earlier sink whose stream it continues
+};
+
+/// How a migration must end for the run to succeed.
+enum class Expect : uint8_t { Completed, Aborted, Any };
+/// "completed", "aborted", "any".
+const char* expect_name(Expect e);
+
+/// One <migration>.
+struct MigrationSpec {
+  std::string name;                          ///< unique; referenced by add-on
+  std::string gateway;                       ///< the gateway node that migrates
+  SourcePos pos;                             ///< the element
+  core::Endpoint service;                    ///< the address clients connect to
+  core::Endpoint target;                     ///< the new backend
+  std::optional<core::Endpoint> flow_client; ///< only this client's flow (migrate_flow), else every flow
+  core::Trigger trigger;                     ///< when it fires (and the safe point)
+  sim::Duration request_at;                  ///< when the request is handed to the gateway
+  Expect expect = Expect::Completed;         ///< required outcome
+  std::string provisioned_by;                ///< host with add-on = name (the target boots on trigger), or empty
+};
+
+/// <outputs>: what a run writes into its output directory.
+struct Outputs {
+  bool pcap = true;     ///< <node>-<iface>.pcap per interface
+  bool trace = true;    ///< trace.txt (and the trace fingerprint)
+  bool summary = true;  ///< summary.json
+};
+
+/// A loaded, checked scenario.
+struct Scenario {
+  std::string file;                        ///< display name it was loaded from
+  std::string name;                        ///< <scenario name>
+  std::string description;                 ///< <description> text, trimmed
+  std::vector<Param> params;               ///< in declaration order
+  std::vector<NodeSpec> nodes;             ///< in document order
+  std::vector<LinkSpec> links;             ///< in document order
+  std::vector<AppSpec> apps;               ///< in document order
+  std::vector<MigrationSpec> migrations;   ///< in document order
+  Outputs outputs;                         ///< <outputs>
+  /// The node named `name`, or nullptr.
+  [[nodiscard]] const NodeSpec* find_node(std::string_view name) const;
+  /// The migration named `name`, or nullptr.
+  [[nodiscard]] const MigrationSpec* find_migration(std::string_view name) const;
+};
+
+/// A --set name=value.
+struct Override {
+  std::string name;   ///< parameter name
+  std::string value;  ///< its value for this run
+};
+
+/// A scenario, or the error that stopped loading.
+struct LoadResult {
+  std::optional<Scenario> scenario;  ///< set on success
+  std::optional<Diagnostic> error;   ///< set on failure
+  [[nodiscard]] bool ok() const { return scenario.has_value(); }
+};
+
+/// Loads a scenario from memory; `display_name` names it in errors. Never
+/// throws on bad input and never touches the file system.
+LoadResult load_scenario(std::string_view text, std::string_view display_name,
+                         std::span<const Override> overrides = {});
+/// Reads and loads a scenario file (display name = `path`).
+LoadResult load_scenario_file(const std::string& path, std::span<const Override> overrides = {});
+
+}  // namespace tcpmig::scenario

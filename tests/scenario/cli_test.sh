@@ -1,0 +1,130 @@
+#!/bin/sh
+# Command-line tests of tcpmig-sim. Usage: cli_test.sh CASE TCPMIG_SIM SOURCE_DIR OUT_DIR
+#   bad-flag      unknown flag, bad --seed, bad --until, --set without '=': exit 2, nothing created
+#   bad-scenario  every tests/scenario/bad/*.xml: exit 2, FILE:LINE:COLUMN on stderr, nothing created
+#   unknown-set   --set of an undeclared parameter: exit 2, nothing created
+#   missing-file  a scenario file that does not exist: exit 2, nothing created
+#   bad-out       --out names a file: exit 2
+#   version       --version prints "tcpmig-sim <version>"
+#   determinism   two runs: identical stdout, trace, pcaps and summary.json; trace fingerprints
+#   expectations  --expect-trace with a trace / a fingerprint file; failed expectations exit 1
+set -u
+case_name=$1
+sim=$2
+src=$3
+out=$4
+good=$src/tests/scenario/good/migrate_mid_stream.xml
+fails=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  fails=$((fails + 1))
+}
+
+# expect_rc RC DIR CMD...: runs CMD, checks its exit code and that DIR was not created.
+expect_rc_nothing() {
+  want=$1
+  dir=$2
+  shift 2
+  rm -rf "$dir"
+  "$@" >"$out.stdout" 2>"$out.stderr"
+  rc=$?
+  [ "$rc" -eq "$want" ] || fail "$* exited $rc, expected $want: $(cat "$out.stderr")"
+  [ ! -e "$dir" ] || fail "$* created $dir"
+}
+
+mkdir -p "$(dirname "$out")"
+case $case_name in
+bad-flag)
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --bogus
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --seed x
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --until 5
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --until -1s
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --set loss
+  expect_rc_nothing 2 "$out" "$sim" --out "$out"
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --expect-trace "$src/no/such/file"
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --trace "$src/no/such/dir/trace.txt"
+  ;;
+bad-scenario)
+  for f in "$src"/tests/scenario/bad/*.xml; do
+    expect_rc_nothing 2 "$out" "$sim" "$f" --out "$out"
+    grep -q "^$f:[0-9][0-9]*:[0-9][0-9]*: error: .*; expected " "$out.stderr" || fail "$f: stderr lacks FILE:LINE:COLUMN: $(cat "$out.stderr")"
+    [ "$(wc -l <"$out.stderr")" -eq 1 ] || fail "$f: more than one line on stderr"
+  done
+  # Without --out the default directory out/<name> is not created either.
+  (cd "$(dirname "$out")" && rm -rf out && "$sim" "$src/tests/scenario/bad/bad_duration.xml" >/dev/null 2>&1; rc=$?;
+   [ "$rc" -eq 2 ] && [ ! -e out ]) || fail "default output directory created for a bad scenario"
+  ;;
+unknown-set)
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --set nosuch=1
+  grep -q "names no parameter of this scenario; expected one of: loss, requests, interval" "$out.stderr" ||
+    fail "unknown --set message: $(cat "$out.stderr")"
+  expect_rc_nothing 2 "$out" "$sim" "$good" --out "$out" --set loss=2
+  grep -q ':[0-9]*:[0-9]*: error: loss="${loss}" (= "2")' "$out.stderr" || fail "bad --set value message: $(cat "$out.stderr")"
+  ;;
+missing-file)
+  expect_rc_nothing 2 "$out" "$sim" "$src/tests/scenario/no-such.xml" --out "$out"
+  grep -q "no-such.xml: error: cannot open the file" "$out.stderr" || fail "missing file message: $(cat "$out.stderr")"
+  ;;
+bad-out)
+  rm -rf "$out"
+  mkdir -p "$(dirname "$out")"
+  : >"$out"
+  "$sim" "$good" --out "$out" >/dev/null 2>"$out.stderr"
+  [ $? -eq 2 ] || fail "--out naming a file did not exit 2"
+  rm -f "$out"
+  ;;
+version)
+  v=$("$sim" --version) || fail "--version failed"
+  echo "$v" | grep -q '^tcpmig-sim [0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*$' || fail "--version printed '$v'"
+  ;;
+determinism)
+  rm -rf "$out" "$out.2"
+  "$sim" "$good" --out "$out" --seed 7 >"$out.stdout" 2>"$out.stderr" || fail "first run failed: $(cat "$out.stderr")"
+  "$sim" "$good" --out "$out.2" --seed 7 >"$out.2.stdout" 2>&1 || fail "second run failed"
+  sed "s|$out|DIR|" "$out.stdout" >"$out.a"
+  sed "s|$out.2|DIR|" "$out.2.stdout" >"$out.b"
+  cmp -s "$out.a" "$out.b" || fail "stdout differs between runs"
+  for f in "$out"/*; do
+    cmp -s "$f" "$out.2/$(basename "$f")" || fail "$(basename "$f") differs between runs"
+  done
+  [ -s "$out/trace.txt" ] || fail "no trace.txt"
+  [ -s "$out/summary.json" ] || fail "no summary.json"
+  [ -s "$out/gw-eth0.pcap" ] || fail "no gw-eth0.pcap"
+  [ -s "$out/server2-eth0.pcap" ] || fail "no pcap for the runtime host"
+  grep -q "^trace fingerprint [0-9a-f]\{16\} " "$out.stdout" || fail "no fingerprint line"
+  grep -q "completed" "$out.stdout" || fail "migration did not complete"
+  [ "$(grep -c "received: Hello, I'm Server 2" "$out.stdout")" -eq 8 ] || fail "expected 8 answers from server2"
+  # --quiet prints no application lines; --no-pcap writes no pcap.
+  rm -rf "$out.3"
+  "$sim" "$good" --out "$out.3" --seed 7 --quiet --no-pcap >"$out.3.stdout" 2>&1 || fail "quiet run failed"
+  ! grep -q "received:" "$out.3.stdout" || fail "--quiet printed application lines"
+  ! ls "$out.3"/*.pcap >/dev/null 2>&1 || fail "--no-pcap wrote pcaps"
+  grep -q "^trace fingerprint " "$out.3.stdout" || fail "--quiet dropped the fingerprint"
+  rm -rf "$out.2" "$out.3"
+  ;;
+expectations)
+  rm -rf "$out"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --trace "$out.trace" --write-fingerprint "$out.fp" >/dev/null 2>&1 ||
+    fail "reference run failed"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --expect-trace "$out.trace" >/dev/null 2>&1 || fail "same trace not accepted"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --expect-trace "$out.fp" >/dev/null 2>&1 || fail "same fingerprint not accepted"
+  head -1 "$out.fp" | grep -qx "# tcpmig trace fingerprint" || fail "fingerprint file header"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --seed 2 --expect-trace "$out.trace" >/dev/null 2>"$out.stderr"
+  [ $? -eq 1 ] || fail "different trace not reported (exit 1)"
+  grep -q "^line [0-9]*:" "$out.stderr" || fail "first differing line not printed"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --seed 2 --expect-trace "$out.fp" >/dev/null 2>&1
+  [ $? -eq 1 ] || fail "different fingerprint not reported (exit 1)"
+  # --until cuts the run before the migration: its expectation fails (exit 1).
+  "$sim" "$good" --out "$out" --quiet --no-pcap --until 150ms >"$out.stdout" 2>"$out.stderr"
+  [ $? -eq 1 ] || fail "--until before the migration did not exit 1"
+  grep -q "expectation failed: migration m1" "$out.stderr" || fail "missing migration expectation: $(cat "$out.stderr")"
+  grep -q "ended at 0.150000000" "$out.stdout" || fail "--until did not stop at 150ms"
+  ;;
+*)
+  echo "unknown case $case_name" >&2
+  exit 2
+  ;;
+esac
+rm -f "$out.stdout" "$out.stderr" "$out.a" "$out.b" "$out.2.stdout" "$out.3.stdout" "$out.trace" "$out.fp"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,246 @@
+// The runner and the report: the seed scenario end to end in-process
+// (results, outputs, determinism), runtime hosts joining at a time, client
+// instances, refused flow requests and failed expectations, the text summary
+// with many records, and the JSON writer.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "../test_output.hpp"
+#include "tcpmig/scenario/json.hpp"
+#include "tcpmig/scenario/runner.hpp"
+#include "tcpmig/scenario/scenario.hpp"
+#include "tcpmig/scenario/units.hpp"
+
+using namespace tcpmig;
+using namespace tcpmig::scenario;
+
+namespace {
+
+const std::string kSource = TCPMIG_SOURCE_DIR;
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+Scenario load(const std::string& text) {
+  const LoadResult r = load_scenario(text, "t.xml");
+  if (!r.ok()) FAIL(r.error->text());
+  return *r.scenario;
+}
+
+/// Runs `s` into a fresh test directory with the console captured to a file; returns its text.
+std::string run(const Scenario& s, const std::string& dir_name, RunResults& results, uint64_t seed = 1) {
+  RunOptions o;
+  o.seed = seed;
+  o.out_dir = testing::test_out_dir(dir_name);
+  std::FILE* console = std::tmpfile();
+  REQUIRE(console != nullptr);
+  o.console = console;
+  std::string error;
+  const bool ok = run_scenario(s, o, results, error);
+  CHECK_MESSAGE(ok, error);
+  print_summary(console, s, results, false);
+  std::fflush(console);
+  std::rewind(console);
+  std::string text;
+  char buf[4096];
+  while (const std::size_t n = std::fread(buf, 1, sizeof buf, console)) text.append(buf, n);
+  std::fclose(console);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("the seed scenario: 2 answers from server1, 8 from server2, one completed migration") {
+  const LoadResult lr = load_scenario_file(kSource + "/tests/scenario/good/migrate_mid_stream.xml");
+  REQUIRE(lr.ok());
+  const Scenario& s = *lr.scenario;
+  RunResults r;
+  const std::string out = run(s, "scenario/seed", r);
+  REQUIRE(r.migrations.size() == 1);
+  const MigrationRow& m = r.migrations[0];
+  CHECK(m.gateway == "gw");
+  CHECK(m.migration == "m1");
+  CHECK(m.record.outcome == core::Outcome::Completed);
+  CHECK(m.record.syn_sent == 1);
+  CHECK(r.failures.empty());
+  REQUIRE(r.apps.size() == 3);
+  CHECK(r.apps[0].requests == 2);  // server1
+  CHECK(r.apps[1].requests == 8);  // server2, booted on the trigger
+  CHECK(r.apps[1].started);
+  CHECK(r.apps[2].responses == 10);
+  REQUIRE(r.gateways.size() == 1);
+  CHECK(r.gateways[0].counters.migrations_completed == 1);
+  REQUIRE(r.trace_fingerprint.has_value());
+
+  // Console: server2 joins on the trigger, is up 10 ms later, answers the rest.
+  CHECK(out.find("gw migration 0 triggered (after 2 requests)") != std::string::npos);
+  CHECK(out.find("server2 joins the network; up after 0.010000000 s") != std::string::npos);
+  CHECK(out.find("server2 is up") != std::string::npos);
+  CHECK(out.find("trace fingerprint " + hex16(*r.trace_fingerprint)) != std::string::npos);
+
+  // Outputs, and the fingerprint is FNV-1a of trace.txt.
+  const std::string dir = std::string(std::getenv("TCPMIG_TEST_OUT") ? std::getenv("TCPMIG_TEST_OUT") : "test-output") +
+                          "/scenario/seed";
+  const std::string trace = read(dir + "/trace.txt");
+  Fnv1a h;
+  h.update(trace);
+  CHECK(h.value() == *r.trace_fingerprint);
+  CHECK(std::filesystem::exists(dir + "/server2-eth0.pcap"));
+  const std::string json = read(dir + "/summary.json");
+  CHECK(json == summary_json(s, r));
+  CHECK(json.find("\"outcome\": \"completed\"") != std::string::npos);
+  CHECK(json.find("\"trace_fingerprint\": \"" + hex16(*r.trace_fingerprint) + "\"") != std::string::npos);
+
+  // Same seed: the same run; another seed: another trace.
+  RunResults again;
+  CHECK(run(s, "scenario/seed-again", again) == out);
+  CHECK(again.trace_fingerprint == r.trace_fingerprint);
+  RunResults other;
+  run(s, "scenario/seed-other", other, 2);
+  CHECK(other.trace_fingerprint != r.trace_fingerprint);
+}
+
+TEST_CASE("a host added at a time, client instances, a refused flow request, failed expectations") {
+  const Scenario s = load(R"(<scenario name="misc">
+  <topology>
+    <host name="client"/>
+    <gateway name="gw" client-facing="client"/>
+    <switch name="sw"/>
+    <host name="server1"/>
+    <host name="late" add-at="20ms" boot-delay="5ms"/>
+    <link a="client" a-addr="10.0.1.1/24" b="gw" b-addr="10.0.1.254/24"/>
+    <link a="gw" a-addr="10.0.2.254/24" b="sw"/>
+    <link a="sw" b="server1" b-addr="10.0.2.10/24"/>
+    <link a="sw" b="late" b-addr="10.0.2.30/24"/>
+  </topology>
+  <apps>
+    <response-server node="server1"/>
+    <response-server node="late" port="81" response="late"/>
+    <request-client node="client" server="10.0.2.10" count="2" interval="1ms" instances="2"/>
+    <request-client node="late" name="from-late" server="10.0.2.10" count="1" start="1ms"/>
+    <request-client node="client" name="to-nowhere" server="10.0.2.99" port="81" count="1" expect-responses="1"/>
+  </apps>
+  <migrations>
+    <migration name="lost" gateway="gw" service="10.0.2.10:80" target="10.0.2.30:81"
+               flow="10.0.1.1:9" trigger="now" request-at="10ms"/>
+    <migration name="ok" gateway="gw" service="10.0.2.10:80" target="10.0.2.30:81" trigger="now" expect="any"/>
+  </migrations>
+  <outputs pcap="false" summary="false"/>
+</scenario>)");
+  RunResults r;
+  const std::string out = run(s, "scenario/misc", r);
+  CHECK(out.find("late joins the network") != std::string::npos);
+  CHECK(out.find("0.025000000 late is up") != std::string::npos);
+  CHECK(out.find("client/0 sent: Hi, I'm Client0") != std::string::npos);
+  CHECK(out.find("client/1 sent: Hi, I'm Client0") != std::string::npos);
+  CHECK(out.find("from-late received:") != std::string::npos);
+  REQUIRE(r.refused.size() == 1);
+  CHECK(r.refused[0].migration == "lost");
+  CHECK(r.refused[0].at == sim::Time::zero() + sim::Duration::milliseconds(10));
+  REQUIRE(r.apps.size() == 6);
+  CHECK(r.apps[2].name == "client/0");
+  CHECK(r.apps[3].name == "client/1");
+  CHECK(r.apps[4].name == "from-late");
+  CHECK(r.apps[4].responses == 1);
+  CHECK(r.apps[5].name == "to-nowhere");
+  // Failures: the refused flow request, and the client whose server does not exist.
+  REQUIRE(r.failures.size() == 2);
+  CHECK(r.failures[0] == "migration lost was refused by the gateway (flow not tracked); expected completed");
+  CHECK(r.failures[1].find("request-client to-nowhere got 0 of 1 expected responses") == 0);
+  CHECK(out.find("expectation failed: migration lost") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(std::string(std::getenv("TCPMIG_TEST_OUT") ? std::getenv("TCPMIG_TEST_OUT")
+                                                                                 : "test-output") +
+                                      "/scenario/misc/summary.json"));
+}
+
+TEST_CASE("an unwritable output directory is an error, not a crash") {
+  const LoadResult lr = load_scenario_file(kSource + "/tests/scenario/good/migrate_mid_stream.xml");
+  REQUIRE(lr.ok());
+  const std::string dir = testing::test_out_dir("scenario/blocked");
+  { std::ofstream(dir + "/file") << "x"; }
+  RunOptions o;
+  o.out_dir = dir + "/file/sub";
+  o.quiet = true;
+  RunResults r;
+  std::string error;
+  CHECK_FALSE(run_scenario(*lr.scenario, o, r, error));
+  CHECK(error.find("cannot create the output directory") == 0);
+}
+
+TEST_CASE("the summary shows the first 3 of many records and an aggregate") {
+  Scenario s;
+  s.name = "many";
+  RunResults r;
+  for (int i = 0; i < 12; ++i) {
+    MigrationRow row;
+    row.gateway = "gw";
+    row.record.id = static_cast<uint64_t>(i);
+    row.record.outcome = i < 10 ? core::Outcome::Completed : core::Outcome::AbortedTimeout;
+    row.record.triggered_at = 1'000'000;
+    row.record.safe_point_at = 2'000'000;
+    row.record.first_hold_at = 2'000'000;
+    if (i < 10) row.record.synack_at = 2'000'000 + 1'000'000 * i;  // RTT i ms
+    row.record.finished_at = 3'000'000 + 1'000'000 * i;
+    r.migrations.push_back(row);
+  }
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  print_summary(f, s, r, true);
+  std::rewind(f);
+  std::string text;
+  char buf[4096];
+  while (const std::size_t n = std::fread(buf, 1, sizeof buf, f)) text.append(buf, n);
+  std::fclose(f);
+  CHECK(text.find("gw #2") != std::string::npos);
+  CHECK(text.find("gw #3") == std::string::npos);
+  CHECK(text.find("... 9 more; all 12 migrations:") != std::string::npos);
+  CHECK(text.find("outcomes: completed 10, aborted-timeout 2") != std::string::npos);
+  CHECK(text.find("replay RTT min / median / max: 0.000 / 4.000 / 9.000 ms (10)") != std::string::npos);
+  CHECK(text.find("client-visible stall min / median / max: 1.000 / 6.000 / 12.000 ms (12)") != std::string::npos);
+}
+
+TEST_CASE("milliseconds with three decimals, from integer nanoseconds") {
+  CHECK(format_ms(0) == "0.000");
+  CHECK(format_ms(402'368) == "0.402");
+  CHECK(format_ms(1'002'416'000) == "1002.416");
+  CHECK(format_ms(-1'500'000) == "-1.500");
+  CHECK(format_ms(core::kNever) == "-");
+}
+
+TEST_CASE("JSON writer: structure, key order, escapes, invalid UTF-8") {
+  JsonWriter w;
+  w.begin_object();
+  w.key("b");
+  w.value(uint64_t{1});
+  w.key("a");
+  w.begin_array();
+  w.value("x\"\\\n\t\x01");
+  w.value(int64_t{-5});
+  w.value(true);
+  w.null();
+  w.begin_object();
+  w.end_object();
+  w.end_array();
+  w.key("u");
+  w.value(std::string_view("\xc3\xa4 \xff \xed\xa0\x80 \xe2\x82"));
+  w.end_object();
+  CHECK(w.text() ==
+        "{\n"
+        "  \"b\": 1,\n"
+        "  \"a\": [\n"
+        "    \"x\\\"\\\\\\n\\t\\u0001\",\n"
+        "    -5,\n"
+        "    true,\n"
+        "    null,\n"
+        "    {}\n"
+        "  ],\n"
+        "  \"u\": \"\xc3\xa4 \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\"\n"
+        "}\n");
+}

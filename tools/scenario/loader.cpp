@@ -1,0 +1,1188 @@
+// The scenario loader: XML (pugixml, parsed in place so every element and
+// attribute keeps its offset in the text) -> a checked scenario::Scenario.
+// See include/tcpmig/scenario/scenario.hpp for the rules and
+// scenarios/README.md for the format.
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+#include <pugixml.hpp>
+
+#include "tcpmig/scenario/scenario.hpp"
+#include "tcpmig/scenario/units.hpp"
+#include "tcpmig/sim/simulator.hpp"
+
+namespace tcpmig::scenario {
+
+std::string Diagnostic::text() const {
+  std::string out = file;
+  if (pos.line != 0) {
+    out += ':' + std::to_string(pos.line) + ':' + std::to_string(pos.column);
+  }
+  out += ": error: ";
+  out += message;
+  return out;
+}
+
+const char* node_type_name(NodeType t) {
+  switch (t) {
+    case NodeType::Host: return "host";
+    case NodeType::Gateway: return "gateway";
+    case NodeType::Router: return "router";
+    case NodeType::Switch: return "switch";
+  }
+  return "node";
+}
+
+const char* app_kind_name(AppKind k) {
+  switch (k) {
+    case AppKind::ResponseServer: return "response-server";
+    case AppKind::RequestClient: return "request-client";
+    case AppKind::BulkSender: return "bulk-sender";
+    case AppKind::BulkSink: return "bulk-sink";
+  }
+  return "app";
+}
+
+const char* expect_name(Expect e) {
+  switch (e) {
+    case Expect::Completed: return "completed";
+    case Expect::Aborted: return "aborted";
+    case Expect::Any: return "any";
+  }
+  return "completed";
+}
+
+const NodeSpec* Scenario::find_node(std::string_view node_name) const {
+  for (const NodeSpec& n : nodes) {
+    if (n.name == node_name) return &n;
+  }
+  return nullptr;
+}
+
+const MigrationSpec* Scenario::find_migration(std::string_view migration_name) const {
+  for (const MigrationSpec& m : migrations) {
+    if (m.name == migration_name) return &m;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// What each value kind expects, for messages.
+constexpr const char* kExpectDuration =
+    "a duration: a number with ns, us, ms or s (e.g. 250ms), from 0 to 1000000s";
+constexpr const char* kExpectRate = "a rate: a number with bps, kbps, Mbps or Gbps (e.g. 100Mbps), or infinite";
+constexpr const char* kExpectSize =
+    "a size in bytes: an integer, or a number with B, kB, MB, GB, TB, KiB, MiB, GiB or TiB (e.g. 64KiB)";
+constexpr const char* kExpectBool = "true or false";
+constexpr const char* kExpectProbability = "a probability from 0 to 1 (e.g. 0.02) or a percentage (e.g. 2%)";
+constexpr const char* kExpectEndpoint = "an IPv4 address and port, a.b.c.d:port (port 1 to 65535)";
+constexpr const char* kExpectIp = "an IPv4 address a.b.c.d";
+constexpr const char* kExpectIfAddr = "an IPv4 address with prefix length, a.b.c.d/len (len 0 to 32)";
+constexpr const char* kExpectName = "a name of letters, digits, '_', '.' and '-' (at most 64 characters)";
+
+/// The error that ends loading (caught at the API boundary).
+struct LoadError {
+  SourcePos pos;        // where
+  std::string message;  // "<found>; expected <what>"
+};
+
+/// An attribute that is present, with its value after ${param} substitution.
+struct Attr {
+  pugi::xml_attribute xml;  // the attribute itself (position, raw text)
+  std::string value;        // substituted value
+};
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"') {
+      out += "\\\"";
+    } else if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+    if (out.size() > 120) {
+      out += "...";
+      break;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i != 0) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return std::string(s);
+}
+
+class Loader {
+ public:
+  Loader(std::string_view text, std::string_view file, std::span<const Override> overrides)
+      : text_(text), overrides_(overrides) {
+    s_.file = std::string(file);
+    line_starts_.push_back(0);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') line_starts_.push_back(i + 1);
+    }
+  }
+
+  Scenario load();
+
+ private:
+  // ---- positions and errors
+  [[nodiscard]] SourcePos pos_at(std::size_t offset) const;
+  [[nodiscard]] std::optional<std::size_t> offset_of(const char* p) const;
+  [[nodiscard]] SourcePos pos_of(pugi::xml_node n) const;
+  [[nodiscard]] SourcePos pos_of(pugi::xml_attribute a, pugi::xml_node owner) const;
+  [[noreturn]] static void fail(SourcePos pos, const std::string& found, const std::string& expected) {
+    throw LoadError{pos, found + "; expected " + expected};
+  }
+  [[noreturn]] void fail_attr(const Attr& a, pugi::xml_node owner, const std::string& what,
+                              const std::string& expected) const;
+  [[noreturn]] void fail_value(const Attr& a, pugi::xml_node owner, const std::string& expected) const {
+    fail_attr(a, owner, "", expected);
+  }
+
+  // ---- generic element checks
+  void check_element(pugi::xml_node n, std::initializer_list<std::string_view> allowed, bool text_allowed = false,
+                     bool children_allowed = false) const;
+  std::optional<Attr> attr(pugi::xml_node n, const char* name) const;
+  Attr required(pugi::xml_node n, const char* name, const char* expected) const;
+  [[nodiscard]] std::string substitute(pugi::xml_attribute a, pugi::xml_node owner) const;
+
+  // ---- typed attributes (nullopt when absent; errors when malformed)
+  std::optional<sim::Duration> duration(pugi::xml_node n, const char* name, bool positive = false) const;
+  std::optional<uint64_t> rate(pugi::xml_node n, const char* name) const;
+  std::optional<uint64_t> size(pugi::xml_node n, const char* name, uint64_t min, uint64_t max) const;
+  std::optional<bool> boolean(pugi::xml_node n, const char* name) const;
+  std::optional<double> probability(pugi::xml_node n, const char* name) const;
+  std::optional<uint64_t> integer(pugi::xml_node n, const char* name, uint64_t min, uint64_t max) const;
+  std::optional<core::Endpoint> endpoint(pugi::xml_node n, const char* name) const;
+  std::optional<std::string> name_attr(pugi::xml_node n, const char* name) const;
+  std::optional<std::string> line_attr(pugi::xml_node n, const char* name) const;
+
+  // ---- sections
+  void read_params(pugi::xml_node root);
+  void read_topology(pugi::xml_node topo);
+  void read_host(pugi::xml_node n);
+  void read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg);
+  void read_gateway(pugi::xml_node n);
+  void read_link(pugi::xml_node n);
+  void read_apps(pugi::xml_node apps_node);
+  void read_app(pugi::xml_node n);
+  void read_migrations(pugi::xml_node migs);
+  void read_migration(pugi::xml_node n);
+  void read_outputs(pugi::xml_node n);
+  void add_node(NodeSpec spec, pugi::xml_node n);
+
+  // ---- cross checks
+  void check_references();
+  void check_scratch_network();
+
+  std::string_view text_;                      // the scenario text as given
+  std::span<const Override> overrides_;        // --set values
+  std::vector<char> buf_;                      // copy parsed in place (offsets = text offsets)
+  std::vector<std::size_t> line_starts_;       // offset of the first byte of each line
+  pugi::xml_document doc_;                     // the parsed tree (points into buf_)
+  Scenario s_;                                 // what is being built
+  std::vector<pugi::xml_node> node_elems_;     // element of each s_.nodes entry
+  std::vector<pugi::xml_node> link_elems_;     // element of each s_.links entry
+  std::vector<pugi::xml_node> app_elems_;      // element of each s_.apps entry
+  std::vector<pugi::xml_node> mig_elems_;      // element of each s_.migrations entry
+};
+
+SourcePos Loader::pos_at(std::size_t offset) const {
+  offset = std::min(offset, text_.size());
+  const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+  const auto line = static_cast<std::size_t>(it - line_starts_.begin());  // 1-based
+  const std::size_t start = line_starts_[line - 1];
+  uint32_t column = 1;
+  for (std::size_t i = start; i < offset; ++i) {
+    if ((static_cast<unsigned char>(text_[i]) & 0xc0) != 0x80) ++column;  // count characters, not bytes
+  }
+  return SourcePos{static_cast<uint32_t>(line), column};
+}
+
+std::optional<std::size_t> Loader::offset_of(const char* p) const {
+  const auto base = reinterpret_cast<std::uintptr_t>(buf_.data());
+  const auto q = reinterpret_cast<std::uintptr_t>(p);
+  if (q < base || q >= base + buf_.size()) return std::nullopt;
+  return static_cast<std::size_t>(q - base);
+}
+
+SourcePos Loader::pos_of(pugi::xml_node n) const {
+  if (n.type() == pugi::node_element) {
+    if (const auto off = offset_of(n.name()); off && *off > 0) return pos_at(*off - 1);  // the '<'
+  } else if (const auto off = offset_of(n.value())) {
+    return pos_at(*off);
+  }
+  const auto d = n.offset_debug();
+  return d >= 0 ? pos_at(static_cast<std::size_t>(d)) : SourcePos{1, 1};
+}
+
+SourcePos Loader::pos_of(pugi::xml_attribute a, pugi::xml_node owner) const {
+  if (const auto off = offset_of(a.name())) return pos_at(*off);
+  return pos_of(owner);
+}
+
+void Loader::fail_attr(const Attr& a, pugi::xml_node owner, const std::string& what,
+                       const std::string& expected) const {
+  std::string found = std::string(a.xml.name()) + "=" + quote(a.xml.value());
+  if (a.value != a.xml.value()) found += " (= " + quote(a.value) + ")";
+  if (!what.empty()) found += " " + what;
+  fail(pos_of(a.xml, owner), found, expected);
+}
+
+void Loader::check_element(pugi::xml_node n, std::initializer_list<std::string_view> allowed, bool text_allowed,
+                           bool children_allowed) const {
+  std::vector<std::string_view> seen;
+  for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
+    const std::string_view name = a.name();
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      fail(pos_of(a, n), "attribute " + std::string(name) + " given twice on <" + n.name() + ">",
+           "each attribute at most once");
+    }
+    seen.push_back(name);
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::vector<std::string> names;
+      for (const std::string_view s : allowed) names.emplace_back(s);
+      fail(pos_of(a, n), "unknown attribute " + std::string(name) + " on <" + n.name() + ">",
+           names.empty() ? std::string("no attributes") : "one of: " + join(names, ", "));
+    }
+  }
+  for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
+      if (!text_allowed && !trim(c.value()).empty()) {
+        fail(pos_of(c), "text " + quote(trim(c.value())) + " inside <" + n.name() + ">",
+             children_allowed ? "only child elements" : "an empty element");
+      }
+    } else if (c.type() == pugi::node_element && !children_allowed) {
+      fail(pos_of(c), "element <" + std::string(c.name()) + "> inside <" + n.name() + ">", "no child elements");
+    }
+  }
+}
+
+std::string Loader::substitute(pugi::xml_attribute a, pugi::xml_node owner) const {
+  const std::string_view raw = a.value();
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < raw.size()) {
+    const std::size_t ref = raw.find("${", pos);
+    if (ref == std::string_view::npos) {
+      out.append(raw.substr(pos));
+      break;
+    }
+    out.append(raw.substr(pos, ref - pos));
+    const std::size_t close = raw.find('}', ref + 2);
+    const Attr as_is{a, std::string(raw)};
+    if (close == std::string_view::npos) fail_attr(as_is, owner, "has an unterminated ${", "${name}");
+    const std::string_view name = raw.substr(ref + 2, close - ref - 2);
+    const Param* found = nullptr;
+    for (const Param& p : s_.params) {
+      if (p.name == name) found = &p;
+    }
+    if (found == nullptr) {
+      std::vector<std::string> names;
+      for (const Param& p : s_.params) names.push_back(p.name);
+      fail_attr(as_is, owner, "uses ${" + std::string(name) + "}, which is not declared",
+                names.empty() ? std::string("a <param> declaring it (this scenario declares none)")
+                              : "a declared parameter: " + join(names, ", "));
+    }
+    out += found->value;
+    pos = close + 1;
+  }
+  return out;
+}
+
+std::optional<Attr> Loader::attr(pugi::xml_node n, const char* name) const {
+  const pugi::xml_attribute a = n.attribute(name);
+  if (!a) return std::nullopt;
+  return Attr{a, substitute(a, n)};
+}
+
+Attr Loader::required(pugi::xml_node n, const char* name, const char* expected) const {
+  auto a = attr(n, name);
+  if (!a) {
+    fail(pos_of(n), "<" + std::string(n.name()) + "> without attribute " + name,
+         std::string(name) + "=\"" + expected + "\"");
+  }
+  return *a;
+}
+
+std::optional<sim::Duration> Loader::duration(pugi::xml_node n, const char* name, bool positive) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  const auto v = parse_duration(a->value);
+  if (!v) fail_value(*a, n, kExpectDuration);
+  if (positive && *v == sim::Duration::zero()) fail_value(*a, n, "a duration above 0 (e.g. 200ms)");
+  return v;
+}
+
+std::optional<uint64_t> Loader::rate(pugi::xml_node n, const char* name) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  const auto v = parse_rate(a->value);
+  if (!v) fail_value(*a, n, kExpectRate);
+  return v;
+}
+
+std::optional<uint64_t> Loader::size(pugi::xml_node n, const char* name, uint64_t min, uint64_t max) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  const auto v = parse_size(a->value);
+  if (!v) fail_value(*a, n, kExpectSize);
+  if (*v < min || *v > max) {
+    fail_value(*a, n, "a size from " + std::to_string(min) + " to " + std::to_string(max) + " bytes");
+  }
+  return v;
+}
+
+std::optional<bool> Loader::boolean(pugi::xml_node n, const char* name) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  const auto v = parse_bool(a->value);
+  if (!v) fail_value(*a, n, kExpectBool);
+  return v;
+}
+
+std::optional<double> Loader::probability(pugi::xml_node n, const char* name) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  const auto v = parse_probability(a->value);
+  if (!v) fail_value(*a, n, kExpectProbability);
+  return v;
+}
+
+std::optional<uint64_t> Loader::integer(pugi::xml_node n, const char* name, uint64_t min, uint64_t max) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  const auto v = parse_uint(a->value, max);
+  if (!v || *v < min) {
+    fail_value(*a, n, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return v;
+}
+
+std::optional<core::Endpoint> Loader::endpoint(pugi::xml_node n, const char* name) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  const auto v = parse_endpoint(a->value);
+  if (!v) fail_value(*a, n, kExpectEndpoint);
+  return v;
+}
+
+std::optional<std::string> Loader::name_attr(pugi::xml_node n, const char* name) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  if (!valid_name(a->value)) fail_value(*a, n, kExpectName);
+  return a->value;
+}
+
+std::optional<std::string> Loader::line_attr(pugi::xml_node n, const char* name) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  if (a->value.empty() || a->value.size() > 4096 || a->value.find_first_of("\r\n") != std::string::npos ||
+      a->value.find('\0') != std::string::npos) {
+    fail_value(*a, n, "one line of text (1 to 4096 characters, no line breaks)");
+  }
+  return a->value;
+}
+
+// ------------------------------------------------------------------ sections
+
+void Loader::read_params(pugi::xml_node root) {
+  for (pugi::xml_node c = root.child("param"); c; c = c.next_sibling("param")) {
+    check_element(c, {"name", "default"});
+    // Parameter attributes are literal: no ${...} inside a declaration.
+    const pugi::xml_attribute name_a = c.attribute("name");
+    const pugi::xml_attribute default_a = c.attribute("default");
+    if (!name_a) fail(pos_of(c), "<param> without attribute name", "name=\"NAME\"");
+    if (!default_a) fail(pos_of(c), "<param> without attribute default", "default=\"VALUE\"");
+    const std::string name = name_a.value();
+    if (!valid_name(name)) fail_value(Attr{name_a, name}, c, kExpectName);
+    if (std::string_view(default_a.value()).find("${") != std::string_view::npos) {
+      fail_value(Attr{default_a, default_a.value()}, c, "a literal default (parameters cannot refer to others)");
+    }
+    for (const Param& p : s_.params) {
+      if (p.name == name) {
+        fail_value(Attr{name_a, name}, c,
+                   "a parameter name not declared before (first declared at line " + std::to_string(p.pos.line) +
+                       ")");
+      }
+    }
+    Param p;
+    p.name = name;
+    p.default_value = default_a.value();
+    p.value = p.default_value;
+    p.pos = pos_of(c);
+    s_.params.push_back(std::move(p));
+  }
+  for (const Override& o : overrides_) {
+    auto it = std::find_if(s_.params.begin(), s_.params.end(), [&](const Param& p) { return p.name == o.name; });
+    if (it == s_.params.end()) {
+      std::vector<std::string> names;
+      for (const Param& p : s_.params) names.push_back(p.name);
+      throw LoadError{SourcePos{}, "--set " + o.name + "=" + o.value + " names no parameter of this scenario; expected " +
+                                       (names.empty() ? std::string("no --set (the scenario declares no parameters)")
+                                                      : "one of: " + join(names, ", "))};
+    }
+    it->value = o.value;
+    it->overridden = true;
+  }
+}
+
+void Loader::add_node(NodeSpec spec, pugi::xml_node n) {
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    if (s_.nodes[i].name == spec.name) {
+      fail(pos_of(n.attribute("name"), n), "duplicate node name " + quote(spec.name),
+           "a name not used before (first used at line " + std::to_string(s_.nodes[i].pos.line) + ")");
+    }
+  }
+  spec.pos = pos_of(n);
+  s_.nodes.push_back(std::move(spec));
+  node_elems_.push_back(n);
+}
+
+void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
+  check_element(n, {"mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit",
+                    "delayed-ack", "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle",
+                    "time-wait", "fin-wait2-timeout", "syn-retries", "synack-retries", "retries", "recv-buffer",
+                    "send-buffer", "window-scale-space", "ts-tick", "ts-random-offset", "isn",
+                    "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle", "invalid-ack-ratelimit",
+                    "challenge-ack-limit", "dupthresh"});
+  if (const auto a = attr(n, "mss")) {
+    const auto v = parse_uint(a->value, 65535);
+    if (!v || (*v != 0 && *v < 88)) fail_value(*a, n, "an integer from 88 to 65535, or 0 (derived from the MTU)");
+    cfg.mss = static_cast<uint16_t>(*v);
+  }
+  if (const auto v = integer(n, "initial-cwnd", 1, 1000)) cfg.initial_cwnd_segments = static_cast<uint32_t>(*v);
+  if (const auto v = duration(n, "rto-min", true)) cfg.rto_min = *v;
+  if (const auto v = duration(n, "rto-initial", true)) cfg.rto_initial = *v;
+  if (const auto v = duration(n, "rto-max", true)) cfg.rto_max = *v;
+  if (const auto v = duration(n, "rto-after-syn-retransmit", true)) cfg.rto_after_syn_retransmit = *v;
+  if (const auto v = duration(n, "delayed-ack")) cfg.delayed_ack = *v;
+  if (const auto v = boolean(n, "quickack")) cfg.quickack = *v;
+  if (const auto v = boolean(n, "timestamps")) cfg.timestamps = *v;
+  if (const auto v = boolean(n, "sack")) cfg.sack = *v;
+  if (const auto v = boolean(n, "dsack")) cfg.dsack = *v;
+  if (const auto v = boolean(n, "window-scaling")) cfg.window_scaling = *v;
+  if (const auto v = boolean(n, "nagle")) cfg.nagle = *v;
+  if (const auto v = duration(n, "time-wait")) cfg.time_wait = *v;
+  if (const auto v = duration(n, "fin-wait2-timeout")) cfg.fin_wait2_timeout = *v;
+  if (const auto v = integer(n, "syn-retries", 0, 100)) cfg.syn_retries = static_cast<uint32_t>(*v);
+  if (const auto v = integer(n, "synack-retries", 0, 100)) cfg.synack_retries = static_cast<uint32_t>(*v);
+  if (const auto v = integer(n, "retries", 0, 100)) cfg.retries = static_cast<uint32_t>(*v);
+  if (const auto v = size(n, "recv-buffer", 1, uint64_t{1} << 30)) cfg.recv_buffer = static_cast<uint32_t>(*v);
+  if (const auto v = size(n, "send-buffer", 1, uint64_t{1} << 30)) cfg.send_buffer = static_cast<uint32_t>(*v);
+  if (const auto v = size(n, "window-scale-space", 0, uint64_t{1} << 30)) {
+    cfg.window_scale_space = static_cast<uint32_t>(*v);
+  }
+  if (const auto v = duration(n, "ts-tick", true)) cfg.ts_tick = *v;
+  if (const auto v = boolean(n, "ts-random-offset")) cfg.ts_random_offset = *v;
+  if (const auto v = integer(n, "isn", 0, 0xffffffffULL)) cfg.isn = static_cast<uint32_t>(*v);
+  if (const auto v = integer(n, "ephemeral-port-min", 1, 65535)) cfg.ephemeral_port_min = static_cast<uint16_t>(*v);
+  if (const auto v = integer(n, "ephemeral-port-max", 1, 65535)) cfg.ephemeral_port_max = static_cast<uint16_t>(*v);
+  if (const auto v = boolean(n, "slow-start-after-idle")) cfg.slow_start_after_idle = *v;
+  if (const auto v = duration(n, "invalid-ack-ratelimit")) cfg.invalid_ack_ratelimit = *v;
+  if (const auto v = integer(n, "challenge-ack-limit", 0, 0xffffffffULL)) {
+    cfg.challenge_ack_limit = static_cast<uint32_t>(*v);
+  }
+  if (const auto v = integer(n, "dupthresh", 1, 1000)) cfg.dupthresh = static_cast<uint32_t>(*v);
+  if (cfg.rto_min > cfg.rto_max) {
+    const auto a = attr(n, "rto-min") ? *attr(n, "rto-min") : *attr(n, "rto-max");
+    fail_attr(a, n, "makes rto-min above rto-max", "rto-min <= rto-max (rto-max defaults to 120s)");
+  }
+  if (cfg.ephemeral_port_min > cfg.ephemeral_port_max) {
+    const auto a = attr(n, "ephemeral-port-min") ? *attr(n, "ephemeral-port-min") : *attr(n, "ephemeral-port-max");
+    fail_attr(a, n, "makes an empty port range", "ephemeral-port-min <= ephemeral-port-max (32768-60999 by default)");
+  }
+}
+
+void Loader::read_host(pugi::xml_node n) {
+  check_element(n, {"name", "add-at", "add-on", "boot-delay"}, false, true);
+  NodeSpec spec;
+  spec.type = NodeType::Host;
+  const Attr name = required(n, "name", "NAME");
+  if (!valid_name(name.value)) fail_value(name, n, kExpectName);
+  spec.name = name.value;
+  spec.add_at = duration(n, "add-at");
+  if (const auto a = attr(n, "add-on")) {
+    if (!valid_name(a->value)) fail_value(*a, n, "the name of a <migration>");
+    if (spec.add_at) fail_attr(*a, n, "together with add-at", "either add-at or add-on, not both");
+    spec.add_on = a->value;
+  }
+  if (const auto v = duration(n, "boot-delay")) {
+    if (!spec.runtime()) {
+      fail_attr(*attr(n, "boot-delay"), n, "on a host present from the start",
+                "boot-delay only with add-at or add-on");
+    }
+    spec.boot_delay = *v;
+  }
+  bool have_tcp = false;
+  for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    if (std::string_view(c.name()) != "tcp") {
+      fail(pos_of(c), "element <" + std::string(c.name()) + "> inside <host>", "only <tcp>");
+    }
+    if (have_tcp) fail(pos_of(c), "a second <tcp> inside <host>", "at most one <tcp>");
+    have_tcp = true;
+    read_tcp(c, spec.tcp);
+  }
+  add_node(std::move(spec), n);
+}
+
+void Loader::read_gateway(pugi::xml_node n) {
+  check_element(n, {"name", "client-facing", "max-flows", "hold-packets", "replay-rto", "replay-retries",
+                    "close-linger", "reset-old-backend", "ttl"});
+  NodeSpec spec;
+  spec.type = NodeType::Gateway;
+  const Attr name = required(n, "name", "NAME");
+  if (!valid_name(name.value)) fail_value(name, n, kExpectName);
+  spec.name = name.value;
+  const Attr cf = required(n, "client-facing", "NODE[,NODE...]");
+  std::string_view rest = cf.value;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string item = trim(rest.substr(0, comma));
+    if (!valid_name(item)) fail_value(cf, n, "a comma-separated list of node names linked to this gateway");
+    if (std::find(spec.client_facing.begin(), spec.client_facing.end(), item) != spec.client_facing.end()) {
+      fail_attr(cf, n, "names " + item + " twice", "each node once");
+    }
+    spec.client_facing.push_back(item);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  core::Config& c = spec.gateway;
+  if (const auto v = integer(n, "max-flows", 1, uint64_t{1} << 24)) c.max_flows = static_cast<uint32_t>(*v);
+  if (const auto v = integer(n, "hold-packets", 0, 1'000'000)) c.hold_packets = static_cast<uint32_t>(*v);
+  if (const auto v = duration(n, "replay-rto", true)) c.replay_rto = v->ns();
+  if (const auto v = integer(n, "replay-retries", 0, 100)) c.replay_retries = static_cast<uint32_t>(*v);
+  if (const auto v = duration(n, "close-linger")) c.close_linger = v->ns();
+  if (const auto v = boolean(n, "reset-old-backend")) c.reset_old_backend = *v;
+  if (const auto v = integer(n, "ttl", 1, 255)) c.ttl = static_cast<uint8_t>(*v);
+  add_node(std::move(spec), n);
+}
+
+void Loader::read_link(pugi::xml_node n) {
+  check_element(n, {"a", "b", "a-addr", "b-addr", "mtu", "rate", "rate-ab", "rate-ba", "delay", "delay-ab",
+                    "delay-ba", "queue", "queue-ab", "queue-ba", "queue-bytes", "queue-bytes-ab", "queue-bytes-ba",
+                    "loss", "loss-ab", "loss-ba", "duplicate", "duplicate-ab", "duplicate-ba", "reorder",
+                    "reorder-ab", "reorder-ba", "reorder-delay", "reorder-delay-ab", "reorder-delay-ba"});
+  LinkSpec l;
+  const Attr a = required(n, "a", "NODE");
+  const Attr b = required(n, "b", "NODE");
+  if (!valid_name(a.value)) fail_value(a, n, kExpectName);
+  if (!valid_name(b.value)) fail_value(b, n, kExpectName);
+  l.a = a.value;
+  l.b = b.value;
+  for (const char* which : {"a-addr", "b-addr"}) {
+    if (const auto v = attr(n, which)) {
+      const auto ia = net::InterfaceAddress::parse(v->value);
+      if (!ia) fail_value(*v, n, kExpectIfAddr);
+      (which[0] == 'a' ? l.a_addr : l.b_addr) = ia;
+    }
+  }
+  if (const auto v = integer(n, "mtu", 68, net::Packet::capacity - 14)) l.mtu = static_cast<uint32_t>(*v);
+  // Each parameter: the plain attribute sets both directions, -ab / -ba one.
+  const auto each = [&](const char* base, auto&& apply) {
+    const std::string b_ab = std::string(base) + "-ab";
+    const std::string b_ba = std::string(base) + "-ba";
+    apply(base, l.ab);
+    apply(base, l.ba);
+    apply(b_ab.c_str(), l.ab);
+    apply(b_ba.c_str(), l.ba);
+  };
+  each("rate", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = rate(n, k)) p.rate_bps = *v;
+  });
+  each("delay", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = duration(n, k)) p.delay = *v;
+  });
+  each("queue", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = integer(n, k, 0, 1'000'000'000)) p.queue_packets = static_cast<uint32_t>(*v);
+  });
+  each("queue-bytes", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = size(n, k, 0, kMaxSize)) p.queue_bytes = *v;
+  });
+  each("loss", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = probability(n, k)) p.loss = *v;
+  });
+  each("duplicate", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = probability(n, k)) p.duplicate = *v;
+  });
+  each("reorder", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = probability(n, k)) p.reorder = *v;
+  });
+  each("reorder-delay", [&](const char* k, net::LinkParams& p) {
+    if (const auto v = duration(n, k)) p.reorder_delay = *v;
+  });
+  l.pos = pos_of(n);
+  s_.links.push_back(std::move(l));
+  link_elems_.push_back(n);
+}
+
+void Loader::read_topology(pugi::xml_node topo) {
+  check_element(topo, {}, false, true);
+  for (pugi::xml_node c = topo.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    const std::string_view kind = c.name();
+    if (kind == "host") {
+      read_host(c);
+    } else if (kind == "gateway") {
+      read_gateway(c);
+    } else if (kind == "router" || kind == "switch") {
+      check_element(c, {"name"});
+      NodeSpec spec;
+      spec.type = kind == "router" ? NodeType::Router : NodeType::Switch;
+      const Attr name = required(c, "name", "NAME");
+      if (!valid_name(name.value)) fail_value(name, c, kExpectName);
+      spec.name = name.value;
+      add_node(std::move(spec), c);
+    } else if (kind == "link") {
+      read_link(c);
+    } else {
+      fail(pos_of(c), "element <" + std::string(kind) + "> inside <topology>",
+           "<host>, <gateway>, <router>, <switch> or <link>");
+    }
+  }
+  if (s_.nodes.empty()) fail(pos_of(topo), "a <topology> without nodes", "at least one <host>");
+}
+
+void Loader::read_app(pugi::xml_node n) {
+  const std::string_view kind = n.name();
+  AppSpec app;
+  if (kind == "response-server") {
+    check_element(n, {"node", "port", "response", "name", "backlog", "nodelay"});
+    app.kind = AppKind::ResponseServer;
+    if (const auto v = integer(n, "port", 1, 65535)) app.server.port = static_cast<uint16_t>(*v);
+    if (const auto v = line_attr(n, "response")) app.server.response = *v;
+    if (const auto v = name_attr(n, "name")) app.server.name = *v;
+    if (const auto v = integer(n, "backlog", 1, 65535)) app.server.backlog = static_cast<uint32_t>(*v);
+    if (const auto v = boolean(n, "nodelay")) app.server.nodelay = *v;
+  } else if (kind == "request-client") {
+    check_element(n, {"node", "server", "port", "count", "first-index", "interval", "start", "name",
+                      "request-prefix", "close-when-done", "nodelay", "instances", "expect-responses"});
+    app.kind = AppKind::RequestClient;
+    const Attr server = required(n, "server", "a.b.c.d");
+    const auto ip = wire::Ipv4Address::parse(server.value);
+    if (!ip) fail_value(server, n, kExpectIp);
+    app.client.server = *ip;
+    if (const auto v = integer(n, "port", 1, 65535)) app.client.port = static_cast<uint16_t>(*v);
+    if (const auto v = integer(n, "count", 1, 1'000'000)) app.client.count = static_cast<uint32_t>(*v);
+    if (const auto v = integer(n, "first-index", 0, 1'000'000'000)) app.client.first_index = static_cast<uint32_t>(*v);
+    if (const auto v = duration(n, "interval")) app.client.interval = *v;
+    if (const auto v = duration(n, "start")) app.client.start = sim::Time::zero() + *v;
+    if (const auto v = name_attr(n, "name")) app.client.name = *v;
+    if (const auto v = line_attr(n, "request-prefix")) app.client.request_prefix = *v;
+    if (const auto v = boolean(n, "close-when-done")) app.client.close_when_done = *v;
+    if (const auto v = boolean(n, "nodelay")) app.client.nodelay = *v;
+    if (const auto v = integer(n, "instances", 1, 10'000)) app.instances = static_cast<uint32_t>(*v);
+    app.expect_responses = app.client.count;
+    if (const auto v = integer(n, "expect-responses", 0, app.client.count)) {
+      app.expect_responses = static_cast<uint32_t>(*v);
+    }
+  } else if (kind == "bulk-sender") {
+    check_element(n, {"node", "server", "port", "bytes", "start", "name"});
+    app.kind = AppKind::BulkSender;
+    const Attr server = required(n, "server", "a.b.c.d");
+    const auto ip = wire::Ipv4Address::parse(server.value);
+    if (!ip) fail_value(server, n, kExpectIp);
+    app.sender.server = *ip;
+    if (const auto v = integer(n, "port", 1, 65535)) app.sender.port = static_cast<uint16_t>(*v);
+    if (const auto v = size(n, "bytes", 1, kMaxSize)) app.sender.bytes = *v;
+    if (const auto v = duration(n, "start")) app.sender.start = sim::Time::zero() + *v;
+    if (const auto v = name_attr(n, "name")) app.sender.name = *v;
+  } else if (kind == "bulk-sink") {
+    check_element(n, {"node", "port", "name", "verify", "expect-bytes", "continues"});
+    app.kind = AppKind::BulkSink;
+    if (const auto v = integer(n, "port", 1, 65535)) app.sink.port = static_cast<uint16_t>(*v);
+    if (const auto v = name_attr(n, "name")) app.sink.name = *v;
+    if (const auto v = boolean(n, "verify")) app.sink.verify = *v;
+    app.expect_bytes = size(n, "expect-bytes", 0, kMaxSize);
+    if (const auto c = attr(n, "continues")) {
+      // The name of an earlier bulk-sink (its name attribute, or its node).
+      for (std::size_t i = 0; i < s_.apps.size(); ++i) {
+        const AppSpec& other = s_.apps[i];
+        if (other.kind != AppKind::BulkSink) continue;
+        if ((other.sink.name.empty() ? other.node : other.sink.name) == c->value) app.continues = i;
+      }
+      if (!app.continues) fail_attr(*c, n, "names no earlier <bulk-sink>", "the name (or node) of a <bulk-sink> above this one");
+    }
+  } else {
+    fail(pos_of(n), "element <" + std::string(kind) + "> inside <apps>",
+         "<response-server>, <request-client>, <bulk-sender> or <bulk-sink>");
+  }
+  const Attr node = required(n, "node", "HOST");
+  if (!valid_name(node.value)) fail_value(node, n, kExpectName);
+  app.node = node.value;
+  app.pos = pos_of(n);
+  s_.apps.push_back(std::move(app));
+  app_elems_.push_back(n);
+}
+
+void Loader::read_apps(pugi::xml_node apps_node) {
+  check_element(apps_node, {}, false, true);
+  for (pugi::xml_node c = apps_node.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_element) read_app(c);
+  }
+}
+
+void Loader::read_migration(pugi::xml_node n) {
+  check_element(n, {"name", "gateway", "service", "target", "flow", "trigger", "at", "count", "safe-point",
+                    "expect", "request-at"});
+  MigrationSpec m;
+  const Attr name = required(n, "name", "NAME");
+  if (!valid_name(name.value)) fail_value(name, n, kExpectName);
+  for (const MigrationSpec& other : s_.migrations) {
+    if (other.name == name.value) {
+      fail_attr(name, n, "is a duplicate migration name",
+                "a name not used before (first used at line " + std::to_string(other.pos.line) + ")");
+    }
+  }
+  m.name = name.value;
+  const Attr gw = required(n, "gateway", "GATEWAY");
+  if (!valid_name(gw.value)) fail_value(gw, n, kExpectName);
+  m.gateway = gw.value;
+  const Attr service = required(n, "service", "a.b.c.d:port");
+  const auto svc = parse_endpoint(service.value);
+  if (!svc) fail_value(service, n, kExpectEndpoint);
+  m.service = *svc;
+  const Attr target = required(n, "target", "a.b.c.d:port");
+  const auto tgt = parse_endpoint(target.value);
+  if (!tgt) fail_value(target, n, kExpectEndpoint);
+  m.target = *tgt;
+  m.flow_client = endpoint(n, "flow");
+
+  const Attr trig = required(n, "trigger", "now|at|after-requests|after-segments|after-bytes");
+  const auto at_attr = attr(n, "at");
+  const auto count_attr = attr(n, "count");
+  const std::string& t = trig.value;
+  const bool wants_count = t == "after-requests" || t == "after-segments" || t == "after-bytes";
+  if (t != "now" && t != "at" && !wants_count) {
+    fail_value(trig, n, "now, at, after-requests, after-segments or after-bytes");
+  }
+  if (t == "at" && !at_attr) fail(pos_of(n), "trigger=\"at\" without attribute at", "at=\"TIME\" (e.g. 1.5s)");
+  if (t != "at" && at_attr) fail_attr(*at_attr, n, "with trigger=" + quote(t), "at only with trigger=\"at\"");
+  if (wants_count && !count_attr) {
+    fail(pos_of(n), "trigger=" + quote(t) + " without attribute count", "count=\"N\" (N >= 1)");
+  }
+  if (!wants_count && count_attr) {
+    fail_attr(*count_attr, n, "with trigger=" + quote(t),
+              "count only with trigger=\"after-requests\", \"after-segments\" or \"after-bytes\"");
+  }
+  if (t == "now") {
+    m.trigger = core::Trigger::now();
+  } else if (t == "at") {
+    m.trigger = core::Trigger::at_time(duration(n, "at")->ns());
+  } else if (t == "after-bytes") {
+    m.trigger = core::Trigger::after_bytes(*size(n, "count", 1, kMaxSize));
+  } else {
+    const uint64_t c = *integer(n, "count", 1, 0xffffffffULL);
+    m.trigger = t == "after-requests" ? core::Trigger::after_requests(c) : core::Trigger::after_segments(c);
+  }
+  if (const auto sp = attr(n, "safe-point")) {
+    if (sp->value == "auto") {
+      m.trigger.safe_point = core::SafePoint::Auto;
+    } else if (sp->value == "client-data") {
+      m.trigger.safe_point = core::SafePoint::ClientData;
+    } else if (sp->value == "quiescent") {
+      m.trigger.safe_point = core::SafePoint::Quiescent;
+    } else {
+      fail_value(*sp, n, "auto, client-data or quiescent");
+    }
+  }
+  if (const auto e = attr(n, "expect")) {
+    if (e->value == "completed") {
+      m.expect = Expect::Completed;
+    } else if (e->value == "aborted") {
+      m.expect = Expect::Aborted;
+    } else if (e->value == "any") {
+      m.expect = Expect::Any;
+    } else {
+      fail_value(*e, n, "completed, aborted or any");
+    }
+  }
+  if (const auto v = duration(n, "request-at")) {
+    m.request_at = *v;
+    if (t == "at" && m.trigger.at < v->ns()) {
+      fail_attr(*attr(n, "request-at"), n, "is later than at", "request-at <= at");
+    }
+  }
+  m.pos = pos_of(n);
+  s_.migrations.push_back(std::move(m));
+  mig_elems_.push_back(n);
+}
+
+void Loader::read_migrations(pugi::xml_node migs) {
+  check_element(migs, {}, false, true);
+  for (pugi::xml_node c = migs.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    if (std::string_view(c.name()) != "migration") {
+      fail(pos_of(c), "element <" + std::string(c.name()) + "> inside <migrations>", "<migration>");
+    }
+    read_migration(c);
+  }
+}
+
+void Loader::read_outputs(pugi::xml_node n) {
+  check_element(n, {"pcap", "trace", "summary"});
+  if (const auto v = boolean(n, "pcap")) s_.outputs.pcap = *v;
+  if (const auto v = boolean(n, "trace")) s_.outputs.trace = *v;
+  if (const auto v = boolean(n, "summary")) s_.outputs.summary = *v;
+}
+
+// -------------------------------------------------------------- cross checks
+
+void Loader::check_references() {
+  const auto node_index = [&](std::string_view name) -> int {
+    for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+      if (s_.nodes[i].name == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  const auto node_names = [&] {
+    std::vector<std::string> names;
+    for (const NodeSpec& nd : s_.nodes) names.push_back(nd.name);
+    return join(names, ", ");
+  };
+
+  // Links: ends exist, no self-links, addresses where L3 needs them, none on switches.
+  std::map<wire::Ipv4Address, std::size_t> owners;  // address -> link index that assigned it
+  std::vector<int> link_count(s_.nodes.size(), 0);
+  for (std::size_t i = 0; i < s_.links.size(); ++i) {
+    const LinkSpec& l = s_.links[i];
+    const pugi::xml_node e = link_elems_[i];
+    const int ia = node_index(l.a);
+    const int ib = node_index(l.b);
+    if (ia < 0) fail_attr(*attr(e, "a"), e, "names no node", "a node of the topology: " + node_names());
+    if (ib < 0) fail_attr(*attr(e, "b"), e, "names no node", "a node of the topology: " + node_names());
+    if (ia == ib) fail_attr(*attr(e, "b"), e, "is the same node as a", "two different nodes");
+    ++link_count[static_cast<std::size_t>(ia)];
+    ++link_count[static_cast<std::size_t>(ib)];
+    for (int side = 0; side < 2; ++side) {
+      const NodeSpec& nd = s_.nodes[static_cast<std::size_t>(side == 0 ? ia : ib)];
+      const auto& addr = side == 0 ? l.a_addr : l.b_addr;
+      const char* key = side == 0 ? "a-addr" : "b-addr";
+      if (nd.type == NodeType::Switch && addr) {
+        fail_attr(*attr(e, key), e, "on the switch " + nd.name, std::string("no ") + key + " on a switch end");
+      }
+      if (nd.type != NodeType::Switch && !addr) {
+        fail(pos_of(e), "<link> without " + std::string(key) + " for the " + node_type_name(nd.type) + " " + nd.name,
+             std::string(key) + "=\"a.b.c.d/len\" (only switch ends have no address)");
+      }
+      if (addr) {
+        const auto [it, fresh] = owners.emplace(addr->ip, i);
+        if (!fresh) {
+          fail_attr(*attr(e, key), e, "repeats an address already assigned",
+                    "a unique address (first assigned at line " + std::to_string(s_.links[it->second].pos.line) +
+                        ")");
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    if (link_count[i] == 0 && s_.nodes[i].type != NodeType::Switch) {
+      fail(s_.nodes[i].pos, std::string(node_type_name(s_.nodes[i].type)) + " " + s_.nodes[i].name + " has no link",
+           "at least one <link> with a=\"" + s_.nodes[i].name + "\" or b=\"" + s_.nodes[i].name + "\"");
+    }
+  }
+
+  // Gateways: client-facing names are direct neighbours.
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    const NodeSpec& g = s_.nodes[i];
+    if (g.type != NodeType::Gateway) continue;
+    for (const std::string& cf : g.client_facing) {
+      bool linked = false;
+      for (const LinkSpec& l : s_.links) {
+        linked = linked || (l.a == g.name && l.b == cf) || (l.b == g.name && l.a == cf);
+      }
+      if (!linked) {
+        fail_attr(*attr(node_elems_[i], "client-facing"), node_elems_[i],
+                  "names " + cf + ", which has no link to " + g.name,
+                  "names of nodes linked directly to the gateway");
+      }
+    }
+  }
+
+  // Apps run on hosts; listeners are unique per host and port.
+  std::set<std::pair<std::string, uint16_t>> listeners;
+  for (std::size_t i = 0; i < s_.apps.size(); ++i) {
+    const AppSpec& a = s_.apps[i];
+    const pugi::xml_node e = app_elems_[i];
+    const int idx = node_index(a.node);
+    if (idx < 0) fail_attr(*attr(e, "node"), e, "names no node", "a host of the topology: " + node_names());
+    const NodeSpec& nd = s_.nodes[static_cast<std::size_t>(idx)];
+    if (nd.type != NodeType::Host) {
+      fail_attr(*attr(e, "node"), e, "names the " + std::string(node_type_name(nd.type)) + " " + nd.name,
+                "a host (applications run on hosts)");
+    }
+    if (a.kind == AppKind::ResponseServer || a.kind == AppKind::BulkSink) {
+      const uint16_t port = a.kind == AppKind::ResponseServer ? a.server.port : a.sink.port;
+      if (!listeners.emplace(a.node, port).second) {
+        fail(pos_of(e), "a second listener on " + a.node + " port " + std::to_string(port),
+             "one server or sink per host and port");
+      }
+    }
+  }
+
+  // A sink continues a sink on a host that is up no later than its own.
+  for (std::size_t i = 0; i < s_.apps.size(); ++i) {
+    const AppSpec& a = s_.apps[i];
+    if (!a.continues) continue;
+    const NodeSpec* mine = s_.find_node(a.node);
+    const NodeSpec* theirs = s_.find_node(s_.apps[*a.continues].node);
+    if (theirs->runtime() && !mine->runtime()) {
+      fail_attr(*attr(app_elems_[i], "continues"), app_elems_[i], "names a sink on the runtime host " + theirs->name,
+                "a sink on a host present from the start (or both on runtime hosts)");
+    }
+  }
+
+  // Migrations: on gateways.
+  for (std::size_t i = 0; i < s_.migrations.size(); ++i) {
+    MigrationSpec& m = s_.migrations[i];
+    const pugi::xml_node e = mig_elems_[i];
+    const int idx = node_index(m.gateway);
+    if (idx < 0) fail_attr(*attr(e, "gateway"), e, "names no node", "the name of a <gateway>");
+    const NodeSpec& nd = s_.nodes[static_cast<std::size_t>(idx)];
+    if (nd.type != NodeType::Gateway) {
+      fail_attr(*attr(e, "gateway"), e, "names the " + std::string(node_type_name(nd.type)) + " " + nd.name,
+                "the name of a <gateway>");
+    }
+  }
+
+  // Runtime hosts added on a migration: the migration exists, has one host,
+  // and the host owns the migration's target address.
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    NodeSpec& h = s_.nodes[i];
+    if (h.add_on.empty()) continue;
+    const pugi::xml_node e = node_elems_[i];
+    auto it = std::find_if(s_.migrations.begin(), s_.migrations.end(),
+                           [&](const MigrationSpec& m) { return m.name == h.add_on; });
+    if (it == s_.migrations.end()) {
+      std::vector<std::string> names;
+      for (const MigrationSpec& m : s_.migrations) names.push_back(m.name);
+      fail_attr(*attr(e, "add-on"), e, "names no migration",
+                names.empty() ? std::string("the name of a <migration> (there are none)")
+                              : "the name of a <migration>: " + join(names, ", "));
+    }
+    if (!it->provisioned_by.empty()) {
+      fail_attr(*attr(e, "add-on"), e, "names a migration that already provisions " + it->provisioned_by,
+                "one host per migration");
+    }
+    bool owns = false;
+    for (const LinkSpec& l : s_.links) {
+      owns = owns || (l.a == h.name && l.a_addr && l.a_addr->ip == it->target.ip) ||
+             (l.b == h.name && l.b_addr && l.b_addr->ip == it->target.ip);
+    }
+    if (!owns) {
+      fail_attr(*attr(e, "add-on"), e,
+                "names migration " + it->name + ", whose target " + core::endpoint_text(it->target) +
+                    " is not an address of " + h.name,
+                "a host that owns its migration's target address");
+    }
+    it->provisioned_by = h.name;
+  }
+}
+
+void Loader::check_scratch_network() {
+  // Build the topology once in a throwaway network: it raises every error the
+  // network model knows (names, addresses, switch loops) at the element that
+  // causes it. Runtime hosts join in document order, each with the links
+  // whose other end already exists, as they would during a run.
+  sim::Simulator sim(1);
+  net::Network network(sim);
+  std::vector<bool> present(s_.nodes.size(), false);
+  std::vector<bool> linked(s_.links.size(), false);
+  const auto add_links = [&]() {
+    for (std::size_t i = 0; i < s_.links.size(); ++i) {
+      if (linked[i]) continue;
+      const LinkSpec& l = s_.links[i];
+      net::Node* a = network.find_node(l.a);
+      net::Node* b = network.find_node(l.b);
+      if (a == nullptr || b == nullptr) continue;
+      try {
+        net::Interface& ia = a->add_interface(l.a_addr);
+        net::Interface& ib = b->add_interface(l.b_addr);
+        network.connect(ia, ib, l.ab, l.ba);
+      } catch (const std::invalid_argument& ex) {
+        fail(l.pos, std::string("a link the network model rejects: ") + ex.what(), "a valid link");
+      }
+      linked[i] = true;
+    }
+  };
+  const auto add = [&](std::size_t i) {
+    const NodeSpec& nd = s_.nodes[i];
+    try {
+      switch (nd.type) {
+        case NodeType::Host: network.add_host(nd.name); break;
+        case NodeType::Gateway:
+        case NodeType::Router: network.add_router(nd.name); break;
+        case NodeType::Switch: network.add_switch(nd.name); break;
+      }
+    } catch (const std::invalid_argument& ex) {
+      fail(nd.pos, std::string("a node the network model rejects: ") + ex.what(), "a valid node");
+    }
+    present[i] = true;
+  };
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    if (!s_.nodes[i].runtime()) add(i);
+  }
+  add_links();
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    if (s_.nodes[i].runtime()) {
+      add(i);
+      add_links();
+    }
+  }
+}
+
+// ------------------------------------------------------------------ top level
+
+Scenario Loader::load() {
+  if (const auto nul = text_.find('\0'); nul != std::string_view::npos) {
+    fail(pos_at(nul), "a NUL byte", "XML text (UTF-8)");
+  }
+  buf_.assign(text_.begin(), text_.end());
+  const pugi::xml_parse_result r =
+      doc_.load_buffer_inplace(buf_.data(), buf_.size(), pugi::parse_default, pugi::encoding_utf8);
+  if (!r) {
+    fail(pos_at(r.offset >= 0 ? static_cast<std::size_t>(r.offset) : 0),
+         std::string("malformed XML (") + r.description() + ")", "well-formed XML");
+  }
+  pugi::xml_node root;
+  for (pugi::xml_node c = doc_.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_element) {
+      if (root) fail(pos_of(c), "a second top-level element <" + std::string(c.name()) + ">", "one <scenario>");
+      root = c;
+    } else if ((c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) && !trim(c.value()).empty()) {
+      fail(pos_of(c), "text outside the root element", "only <scenario>");
+    }
+  }
+  if (!root) fail(SourcePos{1, 1}, "no root element", "<scenario name=\"NAME\">");
+  if (std::string_view(root.name()) != "scenario") {
+    fail(pos_of(root), "root element <" + std::string(root.name()) + ">", "<scenario>");
+  }
+
+  // Attributes of <scenario>: name, and XML namespace / schema-location ones.
+  for (pugi::xml_attribute a = root.first_attribute(); a; a = a.next_attribute()) {
+    const std::string_view n = a.name();
+    const bool ok = n == "name" || n == "xmlns" || n.starts_with("xmlns:") || n.starts_with("xsi:");
+    if (!ok) fail(pos_of(a, root), "unknown attribute " + std::string(n) + " on <scenario>", "name (and xmlns/xsi attributes)");
+  }
+  for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling()) {
+    if ((c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) && !trim(c.value()).empty()) {
+      fail(pos_of(c), "text " + quote(trim(c.value())) + " inside <scenario>", "only child elements");
+    }
+  }
+  read_params(root);
+  const Attr name = required(root, "name", "NAME");
+  if (!valid_name(name.value)) fail_value(name, root, kExpectName);
+  s_.name = name.value;
+
+  // Children, in this order: description? param* topology apps? migrations? outputs?
+  static constexpr std::array<std::string_view, 6> kOrder{"description", "param", "topology",
+                                                           "apps", "migrations", "outputs"};
+  int last = -1;
+  pugi::xml_node topology;
+  for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    const std::string_view kind = c.name();
+    const auto it = std::find(kOrder.begin(), kOrder.end(), kind);
+    if (it == kOrder.end()) {
+      fail(pos_of(c), "element <" + std::string(kind) + "> inside <scenario>",
+           "<description>, <param>, <topology>, <apps>, <migrations> or <outputs>");
+    }
+    const int rank = static_cast<int>(it - kOrder.begin());
+    if (rank < last || (rank == last && kind != "param")) {
+      fail(pos_of(c), "<" + std::string(kind) + "> after <" + std::string(kOrder[static_cast<std::size_t>(last)]) + ">",
+           "each section once, in the order description, param, topology, apps, migrations, outputs");
+    }
+    last = rank;
+    if (kind == "description") {
+      check_element(c, {}, true, false);
+      s_.description = trim(c.text().get());
+    } else if (kind == "topology") {
+      topology = c;
+      read_topology(c);
+    } else if (kind == "apps") {
+      read_apps(c);
+    } else if (kind == "migrations") {
+      read_migrations(c);
+    } else if (kind == "outputs") {
+      read_outputs(c);
+    }
+  }
+  if (!topology) fail(pos_of(root), "a <scenario> without <topology>", "a <topology> section");
+  check_references();
+  check_scratch_network();
+  return std::move(s_);
+}
+
+}  // namespace
+
+LoadResult load_scenario(std::string_view text, std::string_view display_name, std::span<const Override> overrides) {
+  LoadResult result;
+  try {
+    Loader loader(text, display_name, overrides);
+    result.scenario = loader.load();
+  } catch (const LoadError& e) {
+    result.error = Diagnostic{std::string(display_name), e.pos, e.message};
+  } catch (const std::bad_alloc&) {
+    result.error = Diagnostic{std::string(display_name), SourcePos{}, "out of memory; expected a smaller scenario"};
+  }
+  return result;
+}
+
+LoadResult load_scenario_file(const std::string& path, std::span<const Override> overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    LoadResult r;
+    r.error = Diagnostic{path, SourcePos{}, "a directory; expected a scenario file"};
+    return r;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.error = Diagnostic{path, SourcePos{}, std::string("cannot open the file (") + std::strerror(errno) +
+                                                "); expected a readable scenario file"};
+    return r;
+  }
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) {
+    LoadResult r;
+    r.error = Diagnostic{path, SourcePos{}, "cannot read the file; expected a readable scenario file"};
+    return r;
+  }
+  return load_scenario(text, path, overrides);
+}
+
+}  // namespace tcpmig::scenario
