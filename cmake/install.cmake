@@ -2,7 +2,7 @@
 # CMakeLists.txt after every target exists).
 #
 # `cmake --install <build> [--prefix P]` puts in place:
-#   bin/                       the command-line programs (tcpmig-sim, tcpmig-demo, ...)
+#   bin/                       the command-line programs (tcpmig-sim; tcpmig-gateway when it is built)
 #   include/tcpmig/wire, core  the headers a user of the migration core needs
 #   lib/libtcpmig_core.a       the migration core
 #   lib/cmake/tcpmig/          tcpmigConfig.cmake, its version file and the exported targets
@@ -19,7 +19,7 @@ set(TCPMIG_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/tcpmig CACHE STRING
     "Where tcpmigConfig.cmake is installed, relative to the prefix")
 
 # --- programs (each only if its target is part of this build)
-foreach(program tcpmig-sim tcpmig-demo tcpmig-gateway)
+foreach(program tcpmig-sim tcpmig-gateway)
   if(TARGET ${program})
     install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()
