@@ -12,6 +12,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <vector>
 
 namespace tcpmig::core::detail {
@@ -38,7 +39,7 @@ class FlowIndex {
  public:
   static constexpr uint32_t kEmpty = 0xffffffffU;
 
-  explicit FlowIndex(uint32_t capacity) {
+  FlowIndex(uint32_t capacity, std::pmr::memory_resource* memory) : slots_(memory) {
     const uint64_t want = uint64_t{capacity} * 5 / 2 + 8;
     const uint64_t n = std::bit_ceil(want);
     slots_.assign(n, Slot{0, kEmpty});
@@ -54,6 +55,16 @@ class FlowIndex {
       const Slot& s = slots_[i];
       if (s.flow == kEmpty) return kEmpty;
       if (s.hash == h && match(s.flow)) return s.flow;
+    }
+  }
+
+  /// Starts loading the home slot of `h` into the cache (bursts).
+  void prefetch(uint32_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+  /// The first flow whose slot hash equals `h` (a candidate, not checked), or kEmpty.
+  [[nodiscard]] uint32_t candidate(uint32_t h) const {
+    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.flow == kEmpty || s.hash == h) return s.flow;
     }
   }
 
@@ -100,7 +111,7 @@ class FlowIndex {
     uint32_t hash;  // hash_key() of the key
     uint32_t flow;  // flow index, kEmpty when free
   };
-  std::vector<Slot> slots_;
+  std::pmr::vector<Slot> slots_;
   uint32_t mask_ = 0;   // slots - 1
   uint32_t limit_ = 0;  // most slots in use (3/4)
   uint32_t used_ = 0;   // slots in use

@@ -305,20 +305,19 @@ enum : uint8_t {
   kClientSack = 64, kClientTs = 128,
 };
 
-/// One client connection (<= 88 bytes; with the index, under the 128-byte budget per flow).
-struct Flow {
+/// The part of a client connection every packet touches: one cache line.
+/// (FlowCold holds the rest; the index adds 32-40 bytes: <= 128 per flow.)
+struct alignas(64) Flow {
   uint32_t client_ip, service_ip, backend_ip;
   uint16_t client_port, service_port, backend_port;
+  uint16_t client_window;  // last window field from the client (client scaling)
+  uint16_t requests;       // client requests (turns), saturating at 65535
   FlowState state;
   uint8_t flags;          // kClientFin...
   uint8_t opts;           // kOrigSack...
   uint8_t client_ws;      // client's window scale (kNoScale: none)
   uint8_t orig_ws;        // the original server's window scale (kNoScale: none)
   uint8_t backend_ws;     // the current backend's window scale (kNoScale: none)
-  uint16_t client_mss;    // MSS of the client's SYN (0: none)
-  uint16_t client_syn_window;  // window field of the client's SYN
-  uint16_t client_window;      // last window field from the client (client scaling)
-  uint32_t client_isn;    // client's SYN seq
   uint32_t client_nxt;    // highest client seq + len seen
   uint32_t server_ack;    // highest ack from the server (client seq space)
   uint32_t server_nxt;    // highest server seq + len seen (client view)
@@ -328,13 +327,26 @@ struct Flow {
   uint32_t client_tsval;  // latest TSval from the client
   uint32_t server_tsval;  // latest TSval from the server (client view)
   uint32_t segments;      // client data segments with new data
-  uint32_t requests;      // client requests (turns)
-  uint32_t migration;     // pending migration slot, kNone; the free-list link while kFree
-  uint16_t migrations;    // completed migrations
-  uint16_t backend_mss;   // MSS the current backend announced (0: none)
-  uint32_t generation;    // bumped when the slot is reused (deadline checks)
 };
-static_assert(sizeof(Flow) <= 88, "flow budget: 88 bytes + at most 34 bytes of index");
+static_assert(sizeof(Flow) == 64, "a flow's per-packet state is one cache line");
+
+/// The part of a flow that handshakes and migrations use.
+struct FlowCold {
+  uint32_t client_isn;          // client's SYN seq
+  uint32_t migration;           // pending migration slot, kNone; the free-list link while kFree
+  uint32_t generation;          // bumped when the slot is reused (deadline checks)
+  uint16_t client_mss;          // MSS of the client's SYN (0: none)
+  uint16_t client_syn_window;   // window field of the client's SYN
+  uint16_t migrations;          // completed migrations
+  uint16_t backend_mss;         // MSS the current backend announced (0: none)
+};
+static_assert(sizeof(Flow) + sizeof(FlowCold) <= 88, "flow budget: 88 bytes + at most 40 bytes of index");
+
+/// True while a migration of the flow is pending (FlowCold::migration is set).
+constexpr bool migrating(FlowState s) {
+  return s == FlowState::Armed || s == FlowState::WaitTarget || s == FlowState::WaitSafePoint ||
+         s == FlowState::Replaying;
+}
 
 constexpr uint8_t shift_of(uint8_t ws, bool negotiated) { return negotiated && ws != kNoScale ? ws : 0; }
 
@@ -377,14 +389,24 @@ struct Migrator::Impl {
     bool active;  // still applies to new flows
   };
 
-  Impl(Migrator& m, const Config& cfg) : self(m), index(cfg.max_flows) {
+  Impl(Migrator& m, const Config& cfg)
+      : self(m),
+        index(cfg.max_flows, memory(cfg)),
+        flows(memory(cfg)),
+        cold(memory(cfg)) {
     // All of it now: untouched pages cost nothing, and the table never moves.
     flows.reserve(cfg.max_flows);
+    cold.reserve(cfg.max_flows);
+  }
+
+  static std::pmr::memory_resource* memory(const Config& cfg) {
+    return cfg.table_memory != nullptr ? cfg.table_memory : std::pmr::new_delete_resource();
   }
 
   Migrator& self;
   detail::FlowIndex index;
-  std::vector<Flow> flows;
+  std::pmr::vector<Flow> flows;      // per-packet state, by flow slot
+  std::pmr::vector<FlowCold> cold;   // the rest, same slots
   uint32_t free_flow = kNone;
   uint32_t live_flows = 0;
   std::vector<Pending> pendings;
@@ -428,9 +450,8 @@ struct Migrator::Impl {
       if (f.client_ip != cip || f.client_port != cport) return false;
       if (f.service_ip == rip && f.service_port == rport) return true;
       if (f.backend_ip == rip && f.backend_port == rport) return true;
-      if (f.migration != kNone) {
-        const Pending& p = pendings[f.migration];
-        // (a free slot never matches: its keys were erased)
+      if (migrating(f.state)) {
+        const Pending& p = pendings[cold[i].migration];
         return p.target_key && p.target.ip.value == rip && p.target.port == rport;
       }
       return false;
@@ -451,31 +472,30 @@ struct Migrator::Impl {
     uint32_t i;
     if (free_flow != kNone) {
       i = free_flow;
-      free_flow = flows[i].migration;
+      free_flow = cold[i].migration;
     } else {
       i = static_cast<uint32_t>(flows.size());
       flows.emplace_back();
-      flows[i].generation = 0;
+      cold.emplace_back();
     }
     Flow& f = flows[i];
-    const uint32_t gen = f.generation + 1;
+    FlowCold& c = cold[i];
     f = Flow{};
-    f.generation = gen;
+    c = FlowCold{0, kNone, c.generation + 1, 0, 0, 0, 0};
     f.client_ip = fr.src_ip();
     f.client_port = fr.src_port();
     f.service_ip = f.backend_ip = fr.dst_ip();
     f.service_port = f.backend_port = fr.dst_port();
-    f.migration = kNone;
     f.state = FlowState::SynSent;
     if (!index.insert(detail::hash_key(key(f.client_ip, f.client_port, f.service_ip, f.service_port)), i)) {
       f.flags = kFree;
-      f.migration = free_flow;
+      c.migration = free_flow;
       free_flow = i;
       return kNone;
     }
     ++live_flows;
     ++counters().flows_created;
-    record_syn(f, fr);
+    record_syn(i, fr);
     // Service rules with count triggers apply to new flows too.
     for (std::size_t r = 0; r < rules.size(); ++r) {
       const Rule& rule = rules[r];
@@ -487,12 +507,14 @@ struct Migrator::Impl {
   }
 
   /// Records the client's SYN (first or retransmitted).
-  static void record_syn(Flow& f, const Frame& fr) {
-    f.client_isn = fr.seq;
+  void record_syn(uint32_t fi, const Frame& fr) {
+    Flow& f = flows[fi];
+    FlowCold& c = cold[fi];
+    c.client_isn = fr.seq;
     f.client_nxt = fr.seq + 1;
-    f.client_mss = fr.opt.values.mss;
+    c.client_mss = fr.opt.values.mss;
     f.client_ws = fr.opt.values.window_scale.value_or(kNoScale);
-    f.client_syn_window = fr.window();
+    c.client_syn_window = fr.window();
     f.client_window = fr.window();
     f.opts = static_cast<uint8_t>((fr.opt.values.sack_permitted ? kClientSack : 0) |
                                   (fr.opt.values.timestamps ? kClientTs : 0));
@@ -516,9 +538,9 @@ struct Migrator::Impl {
     if (f.backend_ip != f.service_ip || f.backend_port != f.service_port) {
       erase_key(i, f.client_ip, f.client_port, f.backend_ip, f.backend_port);
     }
-    ++f.generation;
+    ++cold[i].generation;
     f.flags = kFree;
-    f.migration = free_flow;
+    cold[i].migration = free_flow;
     free_flow = i;
     --live_flows;
     ++counters().flows_expired;
@@ -527,10 +549,8 @@ struct Migrator::Impl {
   /// Marks the flow closing (FIN/RST); aborts a migration that has not replayed yet.
   void closing(uint32_t fi, Nanos now) {
     Flow& f = flows[fi];
-    if (f.migration != kNone && f.state != FlowState::Replaying) {
-      finish(f.migration, Outcome::AbortedClosing, now);
-    }
-    if (f.migration == kNone) f.state = FlowState::Closing;
+    if (migrating(f.state) && f.state != FlowState::Replaying) finish(cold[fi].migration, Outcome::AbortedClosing, now);
+    if (!migrating(f.state)) f.state = FlowState::Closing;
     const bool done = (f.flags & kReset) != 0 ||
                       // A FIN is the last thing each side sends: both are acknowledged when
                       // the acknowledgements reached the highest sequence numbers.
@@ -538,7 +558,7 @@ struct Migrator::Impl {
                        f.client_ack == f.server_nxt);
     if (done && !(f.flags & kExpiring)) {
       f.flags |= kExpiring;
-      push_deadline(now + cfg().close_linger, Deadline::Kind::Expire, fi, f.generation);
+      push_deadline(now + cfg().close_linger, Deadline::Kind::Expire, fi, cold[fi].generation);
     }
   }
 
@@ -562,7 +582,7 @@ struct Migrator::Impl {
     p.held = std::move(held);
     p.generation = gen;
     p.flow = fi;
-    p.flow_gen = f.generation;
+    p.flow_gen = cold[fi].generation;
     p.target = target;
     p.wait_target = wait_target;
     const bool count_trigger = trig.kind == Trigger::Kind::AfterRequests ||
@@ -579,7 +599,7 @@ struct Migrator::Impl {
     rec.requested_at = now;
     self.records_.push_back(rec);
     ++counters().migrations_requested;
-    f.migration = pi;
+    cold[fi].migration = pi;
     f.state = FlowState::Armed;
     switch (trig.kind) {
       case Trigger::Kind::Now: fire(pi, now); break;
@@ -606,7 +626,7 @@ struct Migrator::Impl {
       case Trigger::Kind::AfterRequests: have = f.requests; break;
       case Trigger::Kind::AfterSegments: have = f.segments; break;
       case Trigger::Kind::AfterBytes:
-        have = (f.flags & kSynAcked) ? uint64_t{f.client_nxt - f.client_isn - 1} : 0;
+        have = (f.flags & kSynAcked) ? uint64_t{f.client_nxt - cold[p.flow].client_isn - 1} : 0;
         break;
       default: return;
     }
@@ -620,7 +640,7 @@ struct Migrator::Impl {
     MigrationRecord& rec = record_of(p);
     rec.triggered_at = now;
     if (self.observer_ != nullptr) self.observer_->on_triggered(rec);
-    if (f.migration != pi) return;  // the observer changed things
+    if (!migrating(f.state) || cold[p.flow].migration != pi) return;  // the observer changed things
     if (f.flags & (kClientFin | kServerFin | kReset)) {
       finish(pi, Outcome::AbortedClosing, now);
       return;
@@ -679,11 +699,11 @@ struct Migrator::Impl {
     MigrationRecord& rec = record_of(p);
     rec.safe_point_at = now;
     rec.cut = p.cut;
-    rec.client_options.mss = f.client_mss;
+    rec.client_options.mss = cold[p.flow].client_mss;
     if (f.client_ws != kNoScale) rec.client_options.window_scale = f.client_ws;
     rec.client_options.sack_permitted = (f.opts & kClientSack) != 0;
     rec.client_options.timestamps = (f.opts & kClientTs) != 0;
-    rec.old_options.mss = f.backend_mss;
+    rec.old_options.mss = cold[p.flow].backend_mss;
     if (f.opts & kBackWs) rec.old_options.window_scale = f.backend_ws;
     rec.old_options.sack_permitted = (f.opts & kBackSack) != 0;
     rec.old_options.timestamps = (f.opts & kBackTs) != 0;
@@ -698,8 +718,9 @@ struct Migrator::Impl {
     syn.dst_port = p.target.port;
     syn.seq = wire::SeqNumber{p.cut - 1};
     syn.flags = flag::SYN;
-    syn.window = f.client_syn_window;
-    if (f.client_mss != 0) syn.mss = f.client_mss;
+    const FlowCold& c = cold[p.flow];
+    syn.window = c.client_syn_window;
+    if (c.client_mss != 0) syn.mss = c.client_mss;
     if ((f.opts & kOrigWs) && f.client_ws != kNoScale) syn.window_scale = f.client_ws;
     syn.sack_permitted = (f.opts & kOrigSack) != 0;
     if (f.opts & kOrigTs) syn.timestamps = std::pair<uint32_t, uint32_t>{p.syn_tsval, 0};
@@ -765,15 +786,15 @@ struct Migrator::Impl {
     const bool old_is_service = old.ip.value == f.service_ip && old.port == f.service_port;
     if (!old_is_service) {
       erase_key(p.flow, f.client_ip, f.client_port, old.ip.value, old.port);
-      former[FormerKey{f.client_ip, f.client_port, old.ip.value, old.port}] = {p.flow, f.generation};
+      former[FormerKey{f.client_ip, f.client_port, old.ip.value, old.port}] = {p.flow, cold[p.flow].generation};
     }
     former.erase(FormerKey{f.client_ip, f.client_port, p.target.ip.value, p.target.port});
     f.backend_ip = p.target.ip.value;
     f.backend_port = p.target.port;
-    f.backend_mss = fr.opt.values.mss;
+    cold[p.flow].backend_mss = fr.opt.values.mss;
     p.target_key = false;  // it is the backend key now
     f.flags |= kMapped;
-    ++f.migrations;
+    ++cold[p.flow].migrations;
     // The third ACK, in the target's numbers.
     wire::TcpRepr ack;
     ack.src_port = f.client_port;
@@ -809,7 +830,7 @@ struct Migrator::Impl {
       }
       if (outcome == Outcome::AbortedTimeout) send_rst(f, p.target, p.cut);
     }
-    f.migration = kNone;
+    cold[fi].migration = kNone;
     f.state = (f.flags & (kClientFin | kServerFin | kReset)) ? FlowState::Closing
               : (f.flags & kSynAcked)                        ? FlowState::Established
                                                              : FlowState::SynSent;
@@ -902,7 +923,7 @@ struct Migrator::Impl {
     }
     const bool syn = (fr.flags & flag::SYN) != 0;
     if (syn && !(fr.flags & (flag::ACK | flag::RST))) {
-      if (f.state == FlowState::Closing && fr.seq != f.client_isn) {
+      if (f.state == FlowState::Closing && fr.seq != cold[fi].client_isn) {
         // A new connection on the same addresses (TIME_WAIT reuse): start over
         // on the service address.
         if (f.backend_ip != f.service_ip || f.backend_port != f.service_port) {
@@ -915,14 +936,13 @@ struct Migrator::Impl {
         f.client_port = copy.client_port;
         f.service_ip = f.backend_ip = copy.service_ip;
         f.service_port = f.backend_port = copy.service_port;
-        f.migration = kNone;
-        f.generation = copy.generation + 1;
+        cold[fi] = FlowCold{0, kNone, cold[fi].generation + 1, 0, 0, 0, 0};
         f.state = FlowState::SynSent;
-        record_syn(f, fr);
+        record_syn(fi, fr);
         return pass(Reason::Tracked);
       }
       if (!(f.flags & kSynAcked)) {
-        record_syn(f, fr);
+        record_syn(fi, fr);
         return pass(Reason::Tracked);
       }
     }
@@ -935,7 +955,7 @@ struct Migrator::Impl {
     if ((fr.flags & flag::ACK) && (f.flags & kSynAcked) && seq_after(fr.ack, f.client_ack)) f.client_ack = fr.ack;
     if (!syn) f.client_window = fr.window();
     if (new_data) {
-      if (f.segments == 0 || (f.flags & kServerSpoke)) ++f.requests;
+      if ((f.segments == 0 || (f.flags & kServerSpoke)) && f.requests != 0xffff) ++f.requests;
       ++f.segments;
       f.flags &= static_cast<uint8_t>(~kServerSpoke);
     }
@@ -946,8 +966,8 @@ struct Migrator::Impl {
 
     Verdict v = (f.flags & kMapped) ? Verdict{Action::Modified, Reason::Rewritten} : pass(Reason::Tracked);
     bool held = false;
-    if (f.migration != kNone) {
-      const uint32_t pi = f.migration;
+    if (migrating(f.state)) {
+      const uint32_t pi = cold[fi].migration;
       Pending& p = pendings[pi];
       if (f.state == FlowState::Replaying) {
         held = true;
@@ -971,10 +991,10 @@ struct Migrator::Impl {
     }
     if (!held && (f.flags & kMapped)) rewrite_c2s(f, fr);
     // After the packet: triggers, safe point, closing.
-    if (f.migration != kNone) {
-      const uint32_t pi = f.migration;
+    if (migrating(f.state)) {
+      const uint32_t pi = cold[fi].migration;
       if (f.state == FlowState::Armed) check_count(pi, now);
-      if (f.migration == pi && f.state == FlowState::WaitSafePoint) try_safe_point(pi, now);
+      if (f.state == FlowState::WaitSafePoint && cold[fi].migration == pi) try_safe_point(pi, now);
     }
     if (f.flags & (kClientFin | kServerFin | kReset)) closing(fi, now);
     return v;
@@ -985,8 +1005,8 @@ struct Migrator::Impl {
     const uint32_t src = fr.src_ip();
     const uint16_t sport = fr.src_port();
     const bool from_backend = src == f.backend_ip && sport == f.backend_port;
-    if (f.migration != kNone) {
-      const uint32_t pi = f.migration;
+    if (migrating(f.state)) {
+      const uint32_t pi = cold[fi].migration;
       Pending& p = pendings[pi];
       if (f.state == FlowState::Replaying && src == p.target.ip.value && sport == p.target.port) {
         if (fr.flags & flag::RST) {
@@ -1013,7 +1033,7 @@ struct Migrator::Impl {
         f.opts |= kOrigWs | kBackWs;
         f.orig_ws = f.backend_ws = *o.window_scale;
       }
-      f.backend_mss = o.mss;
+      cold[fi].backend_mss = o.mss;
       f.server_nxt = fr.seq + 1;
       f.client_ack = fr.seq + 1;
       f.server_ack = fr.ack;
@@ -1038,7 +1058,7 @@ struct Migrator::Impl {
       rewrite_s2c(f, fr);
       v = Verdict{Action::Modified, Reason::Rewritten};
     }
-    if (f.migration != kNone && f.state == FlowState::WaitSafePoint) try_safe_point(f.migration, now);
+    if (f.state == FlowState::WaitSafePoint) try_safe_point(cold[fi].migration, now);
     if (f.flags & (kClientFin | kServerFin | kReset)) closing(fi, now);
     return v;
   }
@@ -1054,7 +1074,7 @@ struct Migrator::Impl {
         return pendings[d.index].generation == d.generation &&
                flows[pendings[d.index].flow].state == FlowState::Replaying;
       case Deadline::Kind::Expire:
-        return flows[d.index].generation == d.generation && !(flows[d.index].flags & kFree);
+        return cold[d.index].generation == d.generation && !(flows[d.index].flags & kFree);
       case Deadline::Kind::RuleTrigger: return true;
     }
     return false;
@@ -1104,13 +1124,57 @@ Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos no
   if (fi == kNone) {
     if (!m.former.empty()) {
       const auto it = m.former.find(FormerKey{fr.dst_ip(), fr.dst_port(), fr.src_ip(), fr.src_port()});
-      if (it != m.former.end() && m.flows[it->second.first].generation == it->second.second) {
+      if (it != m.former.end() && m.cold[it->second.first].generation == it->second.second) {
         return drop(Reason::StaleBackend);
       }
     }
     return m.pass(fr.opt.malformed ? Reason::Malformed : Reason::UnknownFlow);
   }
   return m.server_to_client(fi, fr, now);
+}
+
+void Migrator::process_burst(std::span<BurstPacket> burst, Nanos now) {
+  // A software pipeline: packet i + 2D has its flow-table slot prefetched
+  // while packet i + D has its flow prefetched (the slot arrived meanwhile)
+  // and packet i is processed (its flow arrived meanwhile).
+  constexpr std::size_t kDistance = 8;
+  constexpr std::size_t kRing = 4 * kDistance;  // > 2D: hashes of the packets in flight
+  Impl& m = *impl_;
+  std::array<uint32_t, kRing> hashes{};
+  std::array<bool, kRing> tcp{};
+  const std::size_t n = burst.size();
+  for (std::size_t i = 0; i < n + 2 * kDistance; ++i) {
+    if (i < n) {  // slot of packet i
+      const std::span<const uint8_t> b = burst[i].ipv4;
+      const std::size_t r = i % kRing;
+      tcp[r] = false;
+      if (b.size() >= 20 && (b[0] >> 4) == 4 && b[9] == wire::ip_proto::tcp) {
+        const std::size_t hl = std::size_t{static_cast<uint8_t>(b[0] & 0x0f)} * 4;
+        if (hl >= 20 && b.size() >= hl + 4) {
+          const uint32_t src = load_be32(b.data() + 12), dst = load_be32(b.data() + 16);
+          const uint16_t sport = load_be16(b.data() + hl), dport = load_be16(b.data() + hl + 2);
+          hashes[r] = burst[i].dir == Direction::ClientToServer
+                          ? detail::hash_key(Impl::key(src, sport, dst, dport))
+                          : detail::hash_key(Impl::key(dst, dport, src, sport));
+          tcp[r] = true;
+          m.index.prefetch(hashes[r]);
+        }
+      }
+    }
+    if (i >= kDistance && i - kDistance < n) {  // flow of packet i - D
+      const std::size_t r = (i - kDistance) % kRing;
+      if (tcp[r]) {
+        const uint32_t fi = m.index.candidate(hashes[r]);
+        if (fi != detail::FlowIndex::kEmpty && fi < m.flows.size()) {
+          __builtin_prefetch(&m.flows[fi]);  // one cache line
+        }
+      }
+    }
+    if (i >= 2 * kDistance) {  // packet i - 2D itself
+      BurstPacket& pkt = burst[i - 2 * kDistance];
+      pkt.verdict = process(pkt.ipv4, pkt.dir, now);
+    }
+  }
 }
 
 void Migrator::poll(Nanos now) {
@@ -1137,8 +1201,8 @@ void Migrator::poll(Nanos now) {
       }
       case Impl::Deadline::Kind::Expire: {
         const Flow& f = m.flows[d.index];
-        if (d.generation != f.generation || (f.flags & kFree) || !(f.flags & kExpiring)) break;
-        if (f.migration != kNone) {  // a replay still runs: look again later
+        if (d.generation != m.cold[d.index].generation || (f.flags & kFree) || !(f.flags & kExpiring)) break;
+        if (migrating(f.state)) {  // a replay still runs: look again later
           m.push_deadline(d.at + cfg_.close_linger, Impl::Deadline::Kind::Expire, d.index, d.generation);
           break;
         }
@@ -1149,7 +1213,7 @@ void Migrator::poll(Nanos now) {
         Impl::Rule& rule = m.rules[d.index];
         for (uint32_t i = 0; i < m.flows.size(); ++i) {
           const Flow& f = m.flows[i];
-          if ((f.flags & kFree) || f.migration != kNone || f.state == FlowState::Closing) continue;
+          if ((f.flags & kFree) || migrating(f.state) || f.state == FlowState::Closing) continue;
           if (f.service_ip != rule.service.ip.value || f.service_port != rule.service.port) continue;
           if (f.backend_ip == rule.target.ip.value && f.backend_port == rule.target.port) continue;
           m.begin(i, rule.target, rule.trigger, d.at, rule.wait_target);
@@ -1169,7 +1233,7 @@ wire::Result<uint64_t> Migrator::migrate_flow(const FlowKey& flow, Endpoint targ
   const uint32_t fi = m.find_c2s(flow.client.ip.value, flow.client.port, flow.service.ip.value, flow.service.port);
   if (fi == kNone) return wire::Error::Unsupported;
   const Flow& f = m.flows[fi];
-  if (f.migration != kNone || f.state == FlowState::Closing || !(f.flags & kSynAcked)) {
+  if (migrating(f.state) || f.state == FlowState::Closing || !(f.flags & kSynAcked)) {
     return wire::Error::Unsupported;
   }
   const uint64_t id = m.begin(fi, target, trigger, now, wait_for_target);
@@ -1190,7 +1254,7 @@ uint64_t Migrator::migrate_service(Endpoint service, Endpoint target, Trigger tr
   }
   for (uint32_t i = 0; i < m.flows.size(); ++i) {
     const Flow& f = m.flows[i];
-    if ((f.flags & kFree) || f.migration != kNone || f.state == FlowState::Closing) continue;
+    if ((f.flags & kFree) || migrating(f.state) || f.state == FlowState::Closing) continue;
     if (f.service_ip != service.ip.value || f.service_port != service.port) continue;
     if (f.backend_ip == target.ip.value && f.backend_port == target.port) continue;
     m.begin(i, target, trigger, now, wait_for_target);
@@ -1206,7 +1270,7 @@ void Migrator::target_ready(Endpoint target, Nanos now) {
     Impl::Pending& p = m.pendings[pi];
     if (p.flow == kNone) continue;
     Flow& f = m.flows[p.flow];
-    if (f.migration != pi || f.state != FlowState::WaitTarget || !(p.target == target)) continue;
+    if (f.state != FlowState::WaitTarget || m.cold[p.flow].migration != pi || !(p.target == target)) continue;
     f.state = FlowState::WaitSafePoint;
     m.try_safe_point(pi, now);
   }
@@ -1222,10 +1286,10 @@ std::optional<FlowStatus> Migrator::status(const FlowKey& flow) const {
   s.key = Impl::flow_key(f);
   s.state = f.state;
   s.backend = {Ipv4Address{f.backend_ip}, f.backend_port};
-  s.migrations = f.migrations;
+  s.migrations = m.cold[fi].migrations;
   s.seq_delta = f.seq_delta;
   s.ts_delta = f.ts_delta;
-  s.client_bytes = (f.flags & kSynAcked) ? uint64_t{f.client_nxt - f.client_isn - 1} : 0;
+  s.client_bytes = (f.flags & kSynAcked) ? uint64_t{f.client_nxt - m.cold[fi].client_isn - 1} : 0;
   s.requests = f.requests;
   s.segments = f.segments;
   return s;
@@ -1234,7 +1298,7 @@ std::optional<FlowStatus> Migrator::status(const FlowKey& flow) const {
 std::size_t Migrator::flow_count() const { return impl_->live_flows; }
 
 std::size_t Migrator::table_bytes() const {
-  return impl_->flows.capacity() * sizeof(Flow) + impl_->index.bytes();
+  return impl_->flows.capacity() * sizeof(Flow) + impl_->cold.capacity() * sizeof(FlowCold) + impl_->index.bytes();
 }
 
 }  // namespace tcpmig::core
