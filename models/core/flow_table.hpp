@@ -5,8 +5,10 @@
 // keys (client, remote): its service address, its current backend and, while
 // a replay runs, the target. The slot keeps the 32-bit hash of the key, which
 // also gives its home slot, so probing compares hashes first and touches a
-// flow only on a hash match. Slot count: a power of two >= 2.5 x capacity,
-// so the table stays at most 3/4 full even when every flow has a second key.
+// flow only on a hash match. Slot count: a power of two >= 2.5 x capacity;
+// inserts stop at 3/4 full, which every flow having a second key (all
+// migrated) never reaches; a third key (a replay under way) may fail when
+// the table is full of migrated flows, and that migration aborts.
 #pragma once
 
 #include <bit>

@@ -222,6 +222,7 @@ const char* outcome_name(Outcome o) {
     case Outcome::AbortedOptions: return "aborted-options";
     case Outcome::AbortedClosing: return "aborted-closing";
     case Outcome::AbortedTable: return "aborted-table";
+    case Outcome::AbortedServer: return "aborted-server";
   }
   return "?";
 }
@@ -386,7 +387,8 @@ struct Migrator::Impl {
     Endpoint service, target;
     Trigger trigger;
     bool wait_target;
-    bool active;  // still applies to new flows
+    bool active;       // still applies to new flows
+    uint64_t request;  // its request number
   };
 
   Impl(Migrator& m, const Config& cfg)
@@ -416,13 +418,14 @@ struct Migrator::Impl {
   std::vector<Deadline> heap;  // min-heap by (at, order)
   uint64_t deadline_order = 0;
   std::vector<Rule> rules;
+  uint64_t requests = 0;  // migrate_flow / migrate_service calls so far
   std::vector<Endpoint> ready;  // targets known to be up
   /// Former backends of flows (not the service address, which is always a
   /// key): their packets are dropped as stale. (client ip, client port,
   /// backend ip, backend port) -> (flow, generation). Ordered: no hash order.
   using FormerKey = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;
   std::map<FormerKey, std::pair<uint32_t, uint32_t>> former;
-  std::array<uint8_t, 128> scratch{};  // packets the core makes
+  std::vector<uint8_t> scratch = std::vector<uint8_t>(65535);  // packets the core makes (an IPv4 packet at most)
 
   // --- helpers -------------------------------------------------------------
   Counters& counters() { return self.counters_; }
@@ -494,16 +497,24 @@ struct Migrator::Impl {
       return kNone;
     }
     ++live_flows;
-    ++counters().flows_created;
     record_syn(i, fr);
-    // Service rules with count triggers apply to new flows too.
+    opened(i, now);
+    return i;
+  }
+
+  /// A connection starts on flow `fi` (new, or reusing a closed flow's addresses).
+  void opened(uint32_t fi, Nanos now) {
+    ++counters().flows_created;
+    // Service rules with count triggers apply to new flows too: the first one.
     for (std::size_t r = 0; r < rules.size(); ++r) {
-      const Rule& rule = rules[r];
-      if (!rule.active || rule.service.ip.value != f.service_ip || rule.service.port != f.service_port) continue;
-      begin(i, rule.target, rule.trigger, now, rule.wait_target);
+      const Rule rule = rules[r];  // a copy: begin() calls the observer
+      if (!rule.active || rule.service.ip.value != flows[fi].service_ip ||
+          rule.service.port != flows[fi].service_port) {
+        continue;
+      }
+      begin(fi, rule.target, rule.trigger, now, rule.wait_target, rule.request);
       break;
     }
-    return i;
   }
 
   /// Records the client's SYN (first or retransmitted).
@@ -564,7 +575,7 @@ struct Migrator::Impl {
 
   // --- migrations ----------------------------------------------------------
   /// Starts a migration of flow `fi` (request time); returns the record id.
-  uint64_t begin(uint32_t fi, Endpoint target, const Trigger& trig, Nanos now, bool wait_target) {
+  uint64_t begin(uint32_t fi, Endpoint target, const Trigger& trig, Nanos now, bool wait_target, uint64_t request) {
     Flow& f = flows[fi];
     uint32_t pi;
     if (free_pending != kNone) {
@@ -592,6 +603,7 @@ struct Migrator::Impl {
     p.record = static_cast<uint32_t>(self.records_.size());
     MigrationRecord rec;
     rec.id = self.records_.size();
+    rec.request = request;
     rec.flow = flow_key(f);
     rec.from = {Ipv4Address{f.backend_ip}, f.backend_port};
     rec.to = target;
@@ -635,12 +647,14 @@ struct Migrator::Impl {
 
   /// The trigger fired.
   void fire(uint32_t pi, Nanos now) {
+    const uint32_t fi = pendings[pi].flow;
+    record_of(pendings[pi]).triggered_at = now;
+    if (self.observer_ != nullptr) self.observer_->on_triggered(record_of(pendings[pi]));
+    // Looked up again: observers must not call into the core, but if one does
+    // the vectors may have moved.
     Pending& p = pendings[pi];
-    Flow& f = flows[p.flow];
-    MigrationRecord& rec = record_of(p);
-    rec.triggered_at = now;
-    if (self.observer_ != nullptr) self.observer_->on_triggered(rec);
-    if (!migrating(f.state) || cold[p.flow].migration != pi) return;  // the observer changed things
+    Flow& f = flows[fi];
+    if (!migrating(f.state) || cold[fi].migration != pi) return;
     if (f.flags & (kClientFin | kServerFin | kReset)) {
       finish(pi, Outcome::AbortedClosing, now);
       return;
@@ -728,23 +742,52 @@ struct Migrator::Impl {
     ++p.syn_tries;
     ++record_of(p).syn_sent;
     ++counters().syn_sent;
-    const Nanos rto = cfg().replay_rto << std::min<uint32_t>(p.syn_tries - 1, 20);
+    Nanos rto = cfg().replay_rto;  // doubled per retry, saturating
+    for (uint32_t i = 1; i < p.syn_tries && rto < kNever / 4; ++i) rto *= 2;
     push_deadline(now + rto, Deadline::Kind::SynRetransmit, pi, p.generation);
   }
 
-  void emit_tcp(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst, Direction dir) {
+  /// Writes IPv4 + `tcp` into the scratch buffer; empty if it does not fit.
+  std::span<uint8_t> build_tcp(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst) {
     wire::Ipv4Repr ip;
     ip.src = Ipv4Address{src};
     ip.dst = Ipv4Address{dst};
     ip.protocol = wire::ip_proto::tcp;
     ip.ttl = cfg().ttl;
-    ip.payload_len = static_cast<uint16_t>(tcp.buffer_len());
-    const std::size_t total = wire::Ipv4Repr::header_len() + ip.payload_len;
-    auto buf = std::span<uint8_t>(scratch.data(), total);
+    const std::size_t l4 = tcp.buffer_len();
+    if (l4 > scratch.size() - wire::Ipv4Repr::header_len()) return {};
+    ip.payload_len = static_cast<uint16_t>(l4);
+    auto buf = std::span<uint8_t>(scratch.data(), wire::Ipv4Repr::header_len() + l4);
     auto seg = tcp.emit(buf.subspan(wire::Ipv4Repr::header_len()), ip.src, ip.dst);
     auto hdr = ip.emit(buf);
-    if (!seg || !hdr) return;  // cannot happen: a header with options fits in 128 bytes
-    self.sink_->emit(buf, dir);
+    if (!seg || !hdr) return {};
+    return buf;
+  }
+  void emit_tcp(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst, Direction dir) {
+    if (auto buf = build_tcp(tcp, src, dst); !buf.empty()) self.sink_->emit(buf, dir);
+  }
+
+  /// While the cut is set, gives the current backend what a held client
+  /// segment carries for it (rule 3): the bytes before the cut when the
+  /// segment straddles it, else its acknowledgement as a pure ACK. Made in
+  /// the client's view, then rewritten like any client packet of the flow.
+  void forward_before_cut(const Flow& f, const Frame& fr, uint32_t cut) {
+    const bool straddle = seq_after(cut, fr.seq);
+    wire::TcpRepr t;
+    t.src_port = f.client_port;
+    t.dst_port = f.service_port;
+    t.seq = wire::SeqNumber{straddle ? fr.seq : cut};
+    t.ack = wire::SeqNumber{fr.ack};
+    t.flags = static_cast<uint8_t>(flag::ACK | (straddle ? flag::PSH : 0));
+    t.window = fr.window();
+    if (fr.opt.values.timestamps) t.timestamps = std::pair<uint32_t, uint32_t>{fr.opt.tsval, fr.opt.tsecr};
+    if (straddle) t.payload = std::span<const uint8_t>(fr.tcp + fr.tcp_hlen, cut - fr.seq);
+    auto buf = build_tcp(t, f.client_ip, f.service_ip);
+    if (buf.empty()) return;
+    Frame out;
+    if (parse(buf, out) != Reason::Count) return;
+    if (f.flags & kMapped) rewrite_c2s(f, out);
+    self.sink_->emit(buf, Direction::ClientToServer);
   }
 
   void send_rst(const Flow& f, Endpoint to, uint32_t seq) {
@@ -828,7 +871,9 @@ struct Migrator::Impl {
         erase_key(p.flow, f.client_ip, f.client_port, p.target.ip.value, p.target.port);
         p.target_key = false;
       }
-      if (outcome == Outcome::AbortedTimeout) send_rst(f, p.target, p.cut);
+      // A target that may hold a half-open connection is reset (seq = cut is
+      // its RCV.NXT once it got the SYN).
+      if (outcome == Outcome::AbortedTimeout || outcome == Outcome::AbortedServer) send_rst(f, p.target, p.cut);
     }
     cold[fi].migration = kNone;
     f.state = (f.flags & (kClientFin | kServerFin | kReset)) ? FlowState::Closing
@@ -939,6 +984,7 @@ struct Migrator::Impl {
         cold[fi] = FlowCold{0, kNone, cold[fi].generation + 1, 0, 0, 0, 0};
         f.state = FlowState::SynSent;
         record_syn(fi, fr);
+        opened(fi, now);
         return pass(Reason::Tracked);
       }
       if (!(f.flags & kSynAcked)) {
@@ -948,9 +994,12 @@ struct Migrator::Impl {
     }
     // Track (client view: the client's numbers are never translated).
     const uint32_t old_nxt = f.client_nxt;
+    const uint32_t old_ack = f.client_ack;
     const uint32_t end = fr.seq + fr.seq_len();
     const bool new_data = fr.payload > 0 && seq_after(end, old_nxt);
-    if (fr.opt.values.timestamps) f.client_tsval = fr.opt.tsval;
+    // The highest TSval (wrap-aware), not the last: a reordered old segment must
+    // not pull the target's TS.Recent (via the replayed SYN) backwards.
+    if (fr.opt.values.timestamps && !seq_after(f.client_tsval, fr.opt.tsval)) f.client_tsval = fr.opt.tsval;
     if (seq_after(end, f.client_nxt)) f.client_nxt = end;
     if ((fr.flags & flag::ACK) && (f.flags & kSynAcked) && seq_after(fr.ack, f.client_ack)) f.client_ack = fr.ack;
     if (!syn) f.client_window = fr.window();
@@ -977,7 +1026,15 @@ struct Migrator::Impl {
           p.syn_tsval = f.client_tsval;  // this packet's TSval when it has one
           p.cut_set = true;
         }
-        if (p.cut_set && seq_after(end, p.cut)) held = true;
+        // Data or FIN at or beyond the cut is held; pure ACKs pass to the old backend.
+        if (p.cut_set && seq_after(end, p.cut) && (fr.payload > 0 || (fr.flags & (flag::FIN | flag::RST)))) {
+          held = true;
+          const bool straddle = seq_after(p.cut, fr.seq) && fr.payload > 0;
+          const bool new_ack = (fr.flags & flag::ACK) && seq_after(fr.ack, old_ack);
+          if ((straddle || new_ack) && !(fr.flags & flag::RST) && p.held.size() < cfg().hold_packets) {
+            forward_before_cut(f, fr, p.cut);
+          }
+        }
       }
       if (held) {
         if (p.held.size() >= cfg().hold_packets) {
@@ -1043,12 +1100,15 @@ struct Migrator::Impl {
       return pass(Reason::Tracked);
     }
     // Track (client view).
+    const uint32_t old_server_nxt = f.server_nxt;
     const uint32_t seq = fr.seq + f.seq_delta;
     const uint32_t end = seq + fr.seq_len();
     if (seq_after(end, f.server_nxt)) f.server_nxt = end;
     if (fr.payload > 0) f.flags |= kServerSpoke;
     if ((fr.flags & flag::ACK) && seq_after(fr.ack, f.server_ack)) f.server_ack = fr.ack;
-    if (fr.opt.values.timestamps) f.server_tsval = fr.opt.tsval + f.ts_delta;
+    if (fr.opt.values.timestamps && !seq_after(f.server_tsval, fr.opt.tsval + f.ts_delta)) {
+      f.server_tsval = fr.opt.tsval + f.ts_delta;  // the highest, as for the client
+    }
     if (fr.flags & flag::FIN) {
       f.flags |= kServerFin;
     }
@@ -1059,6 +1119,11 @@ struct Migrator::Impl {
       v = Verdict{Action::Modified, Reason::Rewritten};
     }
     if (f.state == FlowState::WaitSafePoint) try_safe_point(cold[fi].migration, now);
+    // The old backend moved on during the replay: its new bytes (or FIN)
+    // could not be retransmitted once it is reset, so the flow stays.
+    if (f.state == FlowState::Replaying && (seq_after(f.server_nxt, old_server_nxt) || (fr.flags & flag::RST))) {
+      finish(cold[fi].migration, Outcome::AbortedServer, now);
+    }
     if (f.flags & (kClientFin | kServerFin | kReset)) closing(fi, now);
     return v;
   }
@@ -1203,20 +1268,21 @@ void Migrator::poll(Nanos now) {
         const Flow& f = m.flows[d.index];
         if (d.generation != m.cold[d.index].generation || (f.flags & kFree) || !(f.flags & kExpiring)) break;
         if (migrating(f.state)) {  // a replay still runs: look again later
-          m.push_deadline(d.at + cfg_.close_linger, Impl::Deadline::Kind::Expire, d.index, d.generation);
+          m.push_deadline(d.at + std::max<Nanos>(cfg_.close_linger, 1), Impl::Deadline::Kind::Expire, d.index,
+                          d.generation);
           break;
         }
         m.free_flow_slot(d.index);
         break;
       }
       case Impl::Deadline::Kind::RuleTrigger: {
-        Impl::Rule& rule = m.rules[d.index];
+        const Impl::Rule rule = m.rules[d.index];  // a copy: begin() calls the observer
         for (uint32_t i = 0; i < m.flows.size(); ++i) {
           const Flow& f = m.flows[i];
           if ((f.flags & kFree) || migrating(f.state) || f.state == FlowState::Closing) continue;
           if (f.service_ip != rule.service.ip.value || f.service_port != rule.service.port) continue;
           if (f.backend_ip == rule.target.ip.value && f.backend_port == rule.target.port) continue;
-          m.begin(i, rule.target, rule.trigger, d.at, rule.wait_target);
+          m.begin(i, rule.target, rule.trigger, d.at, rule.wait_target, rule.request);
         }
         break;
       }
@@ -1233,10 +1299,11 @@ wire::Result<uint64_t> Migrator::migrate_flow(const FlowKey& flow, Endpoint targ
   const uint32_t fi = m.find_c2s(flow.client.ip.value, flow.client.port, flow.service.ip.value, flow.service.port);
   if (fi == kNone) return wire::Error::Unsupported;
   const Flow& f = m.flows[fi];
-  if (migrating(f.state) || f.state == FlowState::Closing || !(f.flags & kSynAcked)) {
+  if (migrating(f.state) || f.state == FlowState::Closing || !(f.flags & kSynAcked) ||
+      (f.backend_ip == target.ip.value && f.backend_port == target.port)) {
     return wire::Error::Unsupported;
   }
-  const uint64_t id = m.begin(fi, target, trigger, now, wait_for_target);
+  const uint64_t id = m.begin(fi, target, trigger, now, wait_for_target, m.requests++);
   m.prune();
   return id;
 }
@@ -1244,23 +1311,23 @@ wire::Result<uint64_t> Migrator::migrate_flow(const FlowKey& flow, Endpoint targ
 uint64_t Migrator::migrate_service(Endpoint service, Endpoint target, Trigger trigger, Nanos now,
                                    bool wait_for_target) {
   Impl& m = *impl_;
-  const uint64_t id = m.rules.size();
+  const uint64_t request = m.requests++;
   const bool count = trigger.kind == Trigger::Kind::AfterRequests || trigger.kind == Trigger::Kind::AfterSegments ||
                      trigger.kind == Trigger::Kind::AfterBytes;
-  m.rules.push_back({service, target, trigger, wait_for_target, count});
+  m.rules.push_back({service, target, trigger, wait_for_target, count, request});
   if (trigger.kind == Trigger::Kind::AtTime && trigger.at > now) {
-    m.push_deadline(trigger.at, Impl::Deadline::Kind::RuleTrigger, static_cast<uint32_t>(id), 0);
-    return id;
+    m.push_deadline(trigger.at, Impl::Deadline::Kind::RuleTrigger, static_cast<uint32_t>(m.rules.size() - 1), 0);
+    return request;
   }
   for (uint32_t i = 0; i < m.flows.size(); ++i) {
     const Flow& f = m.flows[i];
     if ((f.flags & kFree) || migrating(f.state) || f.state == FlowState::Closing) continue;
     if (f.service_ip != service.ip.value || f.service_port != service.port) continue;
     if (f.backend_ip == target.ip.value && f.backend_port == target.port) continue;
-    m.begin(i, target, trigger, now, wait_for_target);
+    m.begin(i, target, trigger, now, wait_for_target, request);
   }
   m.prune();
-  return id;
+  return request;
 }
 
 void Migrator::target_ready(Endpoint target, Nanos now) {

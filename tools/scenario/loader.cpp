@@ -804,10 +804,12 @@ void Loader::read_migration(pugi::xml_node n) {
   } else if (t == "at") {
     m.trigger = core::Trigger::at_time(duration(n, "at")->ns());
   } else if (t == "after-bytes") {
-    m.trigger = core::Trigger::after_bytes(*size(n, "count", 1, kMaxSize));
+    // The core counts a flow's bytes in 32 bits, its requests in 16 (core/migrator.hpp).
+    m.trigger = core::Trigger::after_bytes(*size(n, "count", 1, 0xffffffffULL));
+  } else if (t == "after-requests") {
+    m.trigger = core::Trigger::after_requests(*integer(n, "count", 1, 0xffff));
   } else {
-    const uint64_t c = *integer(n, "count", 1, 0xffffffffULL);
-    m.trigger = t == "after-requests" ? core::Trigger::after_requests(c) : core::Trigger::after_segments(c);
+    m.trigger = core::Trigger::after_segments(*integer(n, "count", 1, 0xffffffffULL));
   }
   if (const auto sp = attr(n, "safe-point")) {
     if (sp->value == "auto") {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -104,6 +105,9 @@ class Run {
   std::vector<bool> linked_;                  // by Scenario::links index: link exists
   std::vector<AppRuntime> apps_;              // by Scenario::apps index
   std::vector<RefusedRequest> refused_;       // refused flow requests
+  /// (gateway, request number the core gave the request) -> migration name:
+  /// how every record is traced back to its <migration>.
+  std::map<std::pair<std::string, uint64_t>, std::string> requests_;
   std::string runtime_error_;                 // first error while running (exit 2)
   std::string line_;                          // scratch for console lines
 };
@@ -257,6 +261,7 @@ void Run::request_migration(std::size_t mi) {
   const core::Nanos now = sim_.now().ns();
   if (m.flow_client) {
     const auto r = gw.migrator().migrate_flow(core::FlowKey{*m.flow_client, m.service}, m.target, m.trigger, now, wait);
+    if (r) requests_[{m.gateway, gw.migrator().records().at(*r).request}] = m.name;
     if (!r) {
       refused_.push_back(RefusedRequest{m.name, sim_.now()});
       console_.line(sim_.now(), m.gateway,
@@ -264,7 +269,7 @@ void Run::request_migration(std::size_t mi) {
                         core::endpoint_text(m.service) + " is not tracked or is busy");
     }
   } else {
-    gw.migrator().migrate_service(m.service, m.target, m.trigger, now, wait);
+    requests_[{m.gateway, gw.migrator().migrate_service(m.service, m.target, m.trigger, now, wait)}] = m.name;
   }
   gw.reschedule();
 }
@@ -294,12 +299,8 @@ void Run::on_finished(std::size_t gw, const core::MigrationRecord& r) {
 }
 
 std::string Run::match_migration(const std::string& gw, const core::MigrationRecord& r) const {
-  for (const MigrationSpec& m : s_.migrations) {
-    if (m.gateway != gw || !(m.target == r.to) || !(m.service == r.flow.service)) continue;
-    if (m.flow_client && !(*m.flow_client == r.flow.client)) continue;
-    return m.name;
-  }
-  return {};
+  const auto it = requests_.find({gw, r.request});
+  return it == requests_.end() ? std::string{} : it->second;
 }
 
 bool Run::execute(RunResults& results, std::string& error) {

@@ -43,8 +43,13 @@
 //      cut is the first new client data after the trigger. Client data at
 //      or beyond the cut is held; once the old backend has acknowledged
 //      every byte before the cut and the client every byte of server data,
-//      the replay starts. Client retransmissions below the cut still go to
-//      the old backend.
+//      the replay starts. The old backend keeps getting everything it still
+//      needs: retransmissions below the cut and pure ACKs pass; a held
+//      segment that straddles the cut is also sent trimmed to the cut, and
+//      one whose acknowledgement is new is also sent as a pure ACK (made by
+//      the core), so the old backend can finish sending. The core cannot see
+//      data a server has not sent yet: "everything acknowledged" is the best
+//      a transparent gateway can observe (it knows no application state).
 //    - Quiescent (default for time triggers and `now`): both directions
 //      fully acknowledged; the cut is the client's next sequence number.
 //      Checked at the trigger and after every packet of the flow.
@@ -60,8 +65,10 @@
 //    times. On the target's SYN-ACK (ack == cut): record its ISN and
 //    options, send the third ACK, release the held packets rewritten, then
 //    send a RST to the old backend (Config::reset_old_backend). Abort (the
-//    flow stays on the old backend, held packets are released to it
-//    unchanged): a RST from the target (with ACK = cut), no answer one
+//    flow stays on the old backend, held packets are released to it,
+//    rewritten for it as any of its packets): a RST from the target (with
+//    ACK = cut); new data, a FIN or a RST from the old backend during the
+//    replay (the target's half-open connection is reset); no answer one
 //    doubled timeout after the last retry (a RST with seq = cut is sent to
 //    the target, in case it answers late), or a SYN-ACK without timestamps
 //    when the client uses them (the client would drop every segment; a RST
@@ -183,7 +190,7 @@ struct Trigger {
   enum class Kind : uint8_t { Now, AtTime, AfterRequests, AfterSegments, AfterBytes };
   Kind kind = Kind::Now;
   Nanos at = 0;        ///< AtTime: when
-  uint64_t count = 0;  ///< After*: how many client requests / data segments / bytes
+  uint64_t count = 0;  ///< After*: how many client requests (at most 65535) / data segments (2^32 - 1) / bytes (2^32 - 1)
   SafePoint safe_point = SafePoint::Auto;
 
   static Trigger now() { return {}; }
@@ -239,13 +246,16 @@ enum class Outcome : uint8_t {
   AbortedTimeout, ///< no SYN-ACK after the last retry
   AbortedOptions, ///< the target refused timestamps the client uses
   AbortedClosing, ///< the flow saw FIN/RST before the replay
-  AbortedTable,   ///< no room for the target's key in the flow table
+  AbortedTable,   ///< the target's key is in use by another flow, or the table is full
+  AbortedServer,  ///< the old backend sent new data, a FIN or a RST during the replay
 };
 const char* outcome_name(Outcome o);
 
 /// What happened in one migration (the CLI's summary and JSON).
 struct MigrationRecord {
-  uint64_t id = 0;             ///< in request order (flow requests and service fan-out)
+  uint64_t id = 0;             ///< index in records(), in the order migrations began
+  uint64_t request = 0;        ///< the request it came from (migrate_service's result; one number
+                               ///< per migrate_flow / migrate_service call, counted from 0)
   FlowKey flow;
   Endpoint from, to;           ///< old backend, target
   Trigger trigger;
@@ -294,14 +304,18 @@ struct BurstPacket {
 
 /// Receives the packets the core makes or releases: complete IPv4 packets
 /// with valid checksums, to be routed like any forwarded packet in the
-/// given direction. The bytes are valid only during the call.
+/// given direction. The bytes are valid only during the call, which runs
+/// inside the core: it must not call back into the Migrator. Packets made
+/// while the core handles a packet are emitted before that packet's verdict
+/// is returned (the host forwards them first).
 class PacketSink {
  public:
   virtual ~PacketSink() = default;
   virtual void emit(std::span<const uint8_t> ipv4, Direction dir) = 0;
 };
 
-/// Told about migration progress (optional).
+/// Told about migration progress (optional). Callbacks run inside the core:
+/// they must not call into the Migrator (schedule the work for later).
 class MigrationObserver {
  public:
   virtual ~MigrationObserver() = default;
@@ -350,12 +364,14 @@ class Migrator {
   /// The earliest time poll() has work, or kNever.
   [[nodiscard]] Nanos next_deadline() const;
 
-  /// Requests the migration of one tracked flow to `target`. Error::Unsupported
-  /// if the flow is unknown, closing, or already migrating.
+  /// Requests the migration of one tracked flow to `target`; returns the id
+  /// of its record. Error::Unsupported if the flow is unknown, has not
+  /// completed its handshake, is closing, is already migrating, or is on
+  /// `target` already.
   wire::Result<uint64_t> migrate_flow(const FlowKey& flow, Endpoint target, Trigger trigger, Nanos now,
                                       bool wait_for_target = false);
-  /// Requests the migration of every flow of `service` (rule 2); returns a
-  /// rule id. Flows already on `target` are left alone.
+  /// Requests the migration of every flow of `service` (rule 2); returns the
+  /// request number its records carry. Flows already on `target` are left alone.
   uint64_t migrate_service(Endpoint service, Endpoint target, Trigger trigger, Nanos now,
                            bool wait_for_target = false);
   /// The target is up: migrations waiting for it continue (at `now`).
