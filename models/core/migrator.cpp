@@ -1267,9 +1267,10 @@ void Migrator::poll(Nanos now) {
       case Impl::Deadline::Kind::Expire: {
         const Flow& f = m.flows[d.index];
         if (d.generation != m.cold[d.index].generation || (f.flags & kFree) || !(f.flags & kExpiring)) break;
-        if (migrating(f.state)) {  // a replay still runs: look again later
-          m.push_deadline(d.at + std::max<Nanos>(cfg_.close_linger, 1), Impl::Deadline::Kind::Expire, d.index,
-                          d.generation);
+        if (migrating(f.state)) {
+          // A replay still runs: when it ends, finish() -> closing() schedules
+          // the expiry again.
+          m.flows[d.index].flags &= static_cast<uint8_t>(~kExpiring);
           break;
         }
         m.free_flow_slot(d.index);

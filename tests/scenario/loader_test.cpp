@@ -215,6 +215,8 @@ TEST_CASE("every attribute of the format is read") {
   CHECK(l.mtu == 1400);
   CHECK(s.links[1].ab.rate_bps == 0);  // infinite
   CHECK(s.links[1].ab.loss == 0.0);    // default, not the ${loss} of another link
+  CHECK_FALSE(s.links[1].add_at.has_value());
+  CHECK(s.links.back().add_at == std::optional<sim::Duration>(2500_ms));
 
   REQUIRE(s.apps.size() == 7);
   CHECK(s.apps[6].continues == std::optional<std::size_t>(5));
@@ -460,6 +462,44 @@ TEST_CASE("errors: runtime hosts and migrations") {
                {"request-at <= at"});
   expect_error(with("", mig + "target=\"10.0.2.20:80\" trigger=\"now\" @flow=\"10.0.1.1\"/>\n  </migrations>\n"),
                {"flow=\"10.0.1.1\"", "a.b.c.d:port"});
+}
+
+TEST_CASE("runtime links: add-at is read; each end is present by then") {
+  const Scenario d = load_ok(with("    <host name=\"x\" add-at=\"1s\"/>\n"
+                                  "    <link a=\"x\" a-addr=\"10.0.5.1/24\" b=\"gw\" b-addr=\"10.0.5.254/24\" "
+                                  "add-at=\"1s\"/>\n"
+                                  "    <link a=\"c\" a-addr=\"10.0.6.1/24\" b=\"s\" b-addr=\"10.0.6.2/24\" "
+                                  "add-at=\"250ms\"/>\n"));
+  REQUIRE(d.links.size() == 4);
+  CHECK_FALSE(d.links[0].add_at.has_value());
+  CHECK(d.links[2].add_at == std::optional<sim::Duration>(1_s));  // same time as its runtime end: allowed
+  CHECK(d.links[3].add_at == std::optional<sim::Duration>(250_ms));
+
+  // A runtime host end must join no later than the link.
+  expect_error(with("    <host name=\"x\" add-at=\"2s\"/>\n"
+                    "    <link a=\"gw\" a-addr=\"10.0.5.254/24\" b=\"x\" b-addr=\"10.0.5.1/24\" @add-at=\"1s\"/>\n"),
+               {"add-at=\"1s\" is earlier than host x joins (add-at=\"2s\" at line 8)",
+                "a link add-at no earlier than the add-at of each runtime host it links"});
+  // An add-on host joins at a time only the run knows.
+  expect_error(with("    <host name=\"x\" add-on=\"m\"/>\n"
+                    "    <link a=\"x\" a-addr=\"10.0.2.20/24\" b=\"gw\" b-addr=\"10.0.5.254/24\" @add-at=\"0s\"/>\n",
+                    "  <migrations>\n    <migration name=\"m\" gateway=\"gw\" service=\"10.0.2.10:80\" "
+                    "target=\"10.0.2.20:80\" trigger=\"now\"/>\n  </migrations>\n"),
+               {"add-at=\"0s\" on a link to x, which joins when migration m triggers",
+                "no add-at on a link to an add-on host"});
+  expect_error(with("    <link a=\"c\" a-addr=\"10.0.6.1/24\" b=\"s\" b-addr=\"10.0.6.2/24\" @add-at=\"soon\"/>\n"),
+               {"add-at=\"soon\"", "expected a duration"});
+  // Checked like every link: a repeated address, at the attribute ...
+  expect_error(with("    <link a=\"c\" @a-addr=\"10.0.2.10/24\" b=\"s\" b-addr=\"10.0.6.2/24\" add-at=\"1s\"/>\n"),
+               {"repeats an address", "first assigned at line 7"});
+  // ... and in the scratch network, in the order a run creates links: the
+  // runtime link closes the switch loop even though it comes first in the file.
+  expect_error(with("    <switch name=\"s1\"/><switch name=\"s2\"/>\n"
+                    "    @<link a=\"s1\" b=\"s2\" add-at=\"2s\"/>\n    <link a=\"s2\" b=\"s1\" add-at=\"1s\"/>\n"),
+               {"a link the network model rejects", "would close a loop of switches"});
+  expect_error(with("    <switch name=\"s1\"/><switch name=\"s2\"/>\n"
+                    "    @<link a=\"s1\" b=\"s2\" add-at=\"0s\"/>\n    <link a=\"s2\" b=\"s1\"/>\n"),
+               {"would close a loop of switches"});
 }
 
 TEST_CASE("errors: parameter references") {

@@ -1,7 +1,7 @@
 // The runner and the report: the seed scenario end to end in-process
-// (results, outputs, determinism), runtime hosts joining at a time, client
-// instances, refused flow requests and failed expectations, the text summary
-// with many records, and the JSON writer.
+// (results, outputs, determinism), runtime hosts joining at a time, a link
+// added at a time, client instances, refused flow requests and failed
+// expectations, the text summary with many records, and the JSON writer.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -158,6 +158,58 @@ TEST_CASE("a host added at a time, client instances, a refused flow request, fai
   CHECK_FALSE(std::filesystem::exists(std::string(std::getenv("TCPMIG_TEST_OUT") ? std::getenv("TCPMIG_TEST_OUT")
                                                                                  : "test-output") +
                                       "/scenario/misc/summary.json"));
+}
+
+TEST_CASE("a link added at a time: the client's SYN gets through once the server is linked") {
+  // r1 routes 10.0.2.0/24 onto sw from the start, but server is cabled to sw
+  // only at 1 s: the first SYN dies at r1 (no neighbour), the retransmission
+  // at 1 s (RTO 1 s) finds the new link, routes recomputed.
+  const Scenario s = load(R"(<scenario name="late-link">
+  <topology>
+    <host name="client"/>
+    <router name="r1"/>
+    <switch name="sw"/>
+    <host name="server"/>
+    <link a="client" a-addr="10.0.1.1/24" b="r1" b-addr="10.0.1.254/24"/>
+    <link a="r1" a-addr="10.0.2.254/24" b="sw"/>
+    <link a="sw" b="server" b-addr="10.0.2.10/24" add-at="1s"/>
+  </topology>
+  <apps>
+    <response-server node="server"/>
+    <request-client node="client" server="10.0.2.10" count="3" interval="10ms"/>
+  </apps>
+  <outputs pcap="false" summary="false"/>
+</scenario>)");
+  RunResults r;
+  const std::string out = run(s, "scenario/late-link", r);
+  CHECK(r.failures.empty());
+  REQUIRE(r.apps.size() == 2);
+  CHECK(r.apps[0].connections == 1);
+  CHECK(r.apps[0].requests == 3);
+  CHECK(r.apps[1].responses == 3);
+  CHECK(out.find("1.000000000 sw link to server is up\n") != std::string::npos);
+  // The connection is made after the link is up, and only once.
+  const auto up = out.find("sw link to server is up");
+  const auto connected = out.find("client connected 10.0.1.1:");
+  REQUIRE(connected != std::string::npos);
+  CHECK(connected > up);
+  const auto line_start = out.rfind('\n', connected);
+  const std::string when = out.substr(line_start == std::string::npos ? 0 : line_start + 1, 11);
+  CHECK(when.rfind("1.00", 0) == 0);
+  CHECK(out.find(" connected ", connected + 7) == std::string::npos);
+  // Before the link, r1 had nowhere to deliver the SYN.
+  const std::string trace = read(r.trace_path);
+  const auto drop = trace.find(" r1 eth0 drop:no-neighbour 10.0.1.1.");
+  REQUIRE(drop != std::string::npos);
+  CHECK(trace.substr(trace.rfind('\n', drop) + 1, 4) == "0.00");  // the first SYN, at about 1 ms
+
+  // Without the link the client never gets through.
+  Scenario never = s;
+  never.links[2].add_at = sim::Duration::seconds(1000);
+  RunResults rn;
+  run(never, "scenario/late-link-never", rn);
+  CHECK(rn.apps[1].responses == 0);
+  CHECK(rn.apps[0].connections == 0);
 }
 
 TEST_CASE("an unwritable output directory is an error, not a crash") {

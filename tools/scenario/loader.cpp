@@ -593,7 +593,7 @@ void Loader::read_gateway(pugi::xml_node n) {
 }
 
 void Loader::read_link(pugi::xml_node n) {
-  check_element(n, {"a", "b", "a-addr", "b-addr", "mtu", "rate", "rate-ab", "rate-ba", "delay", "delay-ab",
+  check_element(n, {"a", "b", "a-addr", "b-addr", "mtu", "add-at", "rate", "rate-ab", "rate-ba", "delay", "delay-ab",
                     "delay-ba", "queue", "queue-ab", "queue-ba", "queue-bytes", "queue-bytes-ab", "queue-bytes-ba",
                     "loss", "loss-ab", "loss-ba", "duplicate", "duplicate-ab", "duplicate-ba", "reorder",
                     "reorder-ab", "reorder-ba", "reorder-delay", "reorder-delay-ab", "reorder-delay-ba"});
@@ -612,6 +612,7 @@ void Loader::read_link(pugi::xml_node n) {
     }
   }
   if (const auto v = integer(n, "mtu", 68, net::Packet::capacity - 14)) l.mtu = static_cast<uint32_t>(*v);
+  l.add_at = duration(n, "add-at");
   // Each parameter: the plain attribute sets both directions, -ab / -ba one.
   const auto each = [&](const char* base, auto&& apply) {
     const std::string b_ab = std::string(base) + "-ab";
@@ -911,6 +912,29 @@ void Loader::check_references() {
       }
     }
   }
+  // Runtime links: each end exists at add-at. A runtime host joins by then
+  // (add-at no later than the link's); an add-on host joins at a time only
+  // the run knows, so a link with add-at cannot touch it.
+  for (std::size_t i = 0; i < s_.links.size(); ++i) {
+    const LinkSpec& l = s_.links[i];
+    if (!l.add_at) continue;
+    const pugi::xml_node e = link_elems_[i];
+    for (const int end : {node_index(l.a), node_index(l.b)}) {
+      const NodeSpec& nd = s_.nodes[static_cast<std::size_t>(end)];
+      const pugi::xml_node ne = node_elems_[static_cast<std::size_t>(end)];
+      if (!nd.add_on.empty()) {
+        fail_attr(*attr(e, "add-at"), e,
+                  "on a link to " + nd.name + ", which joins when migration " + nd.add_on + " triggers",
+                  "no add-at on a link to an add-on host (the link is created when the host joins)");
+      }
+      if (nd.add_at && *nd.add_at > *l.add_at) {
+        fail_attr(*attr(e, "add-at"), e,
+                  "is earlier than host " + nd.name + " joins (add-at=" + quote(attr(ne, "add-at")->value) +
+                      " at line " + std::to_string(nd.pos.line) + ")",
+                  "a link add-at no earlier than the add-at of each runtime host it links");
+      }
+    }
+  }
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
     if (link_count[i] == 0 && s_.nodes[i].type != NodeType::Switch) {
       fail(s_.nodes[i].pos, std::string(node_type_name(s_.nodes[i].type)) + " " + s_.nodes[i].name + " has no link",
@@ -1018,16 +1042,20 @@ void Loader::check_references() {
 void Loader::check_scratch_network() {
   // Build the topology once in a throwaway network: it raises every error the
   // network model knows (names, addresses, switch loops) at the element that
-  // causes it. Runtime hosts join in document order, each with the links
-  // whose other end already exists, as they would during a run.
+  // causes it. Then the run's timeline: hosts and links with add-at in time
+  // order (hosts first at equal times, document order among equals), then the
+  // add-on hosts in document order. A host joins with each link whose other
+  // end already exists (unless the link waits for its own add-at), as it
+  // would during a run.
   sim::Simulator sim(1);
   net::Network network(sim);
-  std::vector<bool> present(s_.nodes.size(), false);
   std::vector<bool> linked(s_.links.size(), false);
+  std::vector<bool> due(s_.links.size(), false);  // runtime link: its add-at has come
   const auto add_links = [&]() {
     for (std::size_t i = 0; i < s_.links.size(); ++i) {
       if (linked[i]) continue;
       const LinkSpec& l = s_.links[i];
+      if (l.add_at && !due[i]) continue;
       net::Node* a = network.find_node(l.a);
       net::Node* b = network.find_node(l.b);
       if (a == nullptr || b == nullptr) continue;
@@ -1053,14 +1081,37 @@ void Loader::check_scratch_network() {
     } catch (const std::invalid_argument& ex) {
       fail(nd.pos, std::string("a node the network model rejects: ") + ex.what(), "a valid node");
     }
-    present[i] = true;
   };
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
     if (!s_.nodes[i].runtime()) add(i);
   }
   add_links();
+
+  struct Step {
+    sim::Duration at;  // add-at
+    bool link;         // a link (false: a host)
+    std::size_t index;  // in s_.links or s_.nodes
+  };
+  std::vector<Step> timeline;
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
-    if (s_.nodes[i].runtime()) {
+    if (s_.nodes[i].add_at) timeline.push_back(Step{*s_.nodes[i].add_at, false, i});
+  }
+  for (std::size_t i = 0; i < s_.links.size(); ++i) {
+    if (s_.links[i].add_at) timeline.push_back(Step{*s_.links[i].add_at, true, i});
+  }
+  std::stable_sort(timeline.begin(), timeline.end(), [](const Step& x, const Step& y) {
+    return x.at != y.at ? x.at < y.at : !x.link && y.link;
+  });
+  for (const Step& st : timeline) {
+    if (st.link) {
+      due[st.index] = true;
+    } else {
+      add(st.index);
+    }
+    add_links();
+  }
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    if (!s_.nodes[i].add_on.empty()) {
       add(i);
       add_links();
     }

@@ -87,6 +87,7 @@ class Run {
   void start_host(std::size_t i);
   void start_apps(const std::string& node, sim::Time base);
   void join_runtime_host(std::size_t i);
+  void join_runtime_link(std::size_t l);
   void boot_runtime_host(std::size_t i);
   void request_migration(std::size_t m);
   void fail_runtime(const std::string& message);
@@ -103,6 +104,7 @@ class Run {
   apps::Console console_;                     // app lines (stdout unless quiet)
   std::vector<NodeRuntime> nodes_;            // by Scenario::nodes index
   std::vector<bool> linked_;                  // by Scenario::links index: link exists
+  std::vector<bool> link_due_;                // by Scenario::links index: a runtime link's add-at has come
   std::vector<AppRuntime> apps_;              // by Scenario::apps index
   std::vector<RefusedRequest> refused_;       // refused flow requests
   /// (gateway, request number the core gave the request) -> migration name:
@@ -158,6 +160,7 @@ void Run::add_links() {
   for (std::size_t i = 0; i < s_.links.size(); ++i) {
     if (linked_[i]) continue;
     const LinkSpec& l = s_.links[i];
+    if (l.add_at && !link_due_[i]) continue;
     net::Node* a = nodes_[node_index(l.a)].node;
     net::Node* b = nodes_[node_index(l.b)].node;
     if (a == nullptr || b == nullptr) continue;
@@ -169,6 +172,7 @@ void Run::add_links() {
     linked_[i] = true;
     mark_client_facing(ia);
     mark_client_facing(ib);
+    if (l.add_at) console_.line(sim_.now(), l.a, "link to " + l.b + " is up");
   }
 }
 
@@ -238,6 +242,26 @@ void Run::join_runtime_host(std::size_t i) {
   }
   console_.line(sim_.now(), n.name, line_);
   sim_.schedule_in(n.boot_delay, [this, i] { boot_runtime_host(i); });
+}
+
+void Run::join_runtime_link(std::size_t li) {
+  // The path a joining host takes: add_links() creates every link whose ends
+  // exist and that is due; the network recomputes routes before the next lookup.
+  const LinkSpec& l = s_.links[li];
+  link_due_[li] = true;
+  try {
+    add_links();
+  } catch (const std::invalid_argument& ex) {
+    fail_runtime(s_.file + ":" + std::to_string(l.pos.line) + ":" + std::to_string(l.pos.column) + ": error: link " +
+                 l.a + " -- " + l.b + " could not be created at " + time_text(sim_.now()) + " (" + ex.what() +
+                 "); expected a topology that accepts it");
+    return;
+  }
+  if (!linked_[li]) {
+    fail_runtime(s_.file + ":" + std::to_string(l.pos.line) + ":" + std::to_string(l.pos.column) + ": error: link " +
+                 l.a + " -- " + l.b + " has an end that is not in the network at " + time_text(sim_.now()) +
+                 "; expected both ends present at its add-at");
+  }
 }
 
 void Run::boot_runtime_host(std::size_t i) {
@@ -320,9 +344,10 @@ bool Run::execute(RunResults& results, std::string& error) {
   if (o_.pcap && s_.outputs.pcap && !net_.enable_pcap(dir, error)) return false;
 
   // Nodes present from the start, their links, stacks and apps; then the
-  // runtime hosts' timers and the migration requests.
+  // runtime hosts' and runtime links' timers and the migration requests.
   nodes_.resize(s_.nodes.size());
   linked_.assign(s_.links.size(), false);
+  link_due_.assign(s_.links.size(), false);
   apps_.resize(s_.apps.size());
   for (std::size_t i = 0; i < s_.apps.size(); ++i) apps_[i].spec = &s_.apps[i];
   try {
@@ -345,6 +370,11 @@ bool Run::execute(RunResults& results, std::string& error) {
     if (!s_.nodes[i].add_at) continue;
     nodes_[i].join_scheduled = true;
     sim_.schedule_at(sim::Time::zero() + *s_.nodes[i].add_at, [this, i] { join_runtime_host(i); });
+  }
+  // Runtime links after the hosts: at equal times the host joins first.
+  for (std::size_t i = 0; i < s_.links.size(); ++i) {
+    if (!s_.links[i].add_at) continue;
+    sim_.schedule_at(sim::Time::zero() + *s_.links[i].add_at, [this, i] { join_runtime_link(i); });
   }
   for (std::size_t m = 0; m < s_.migrations.size(); ++m) {
     if (s_.migrations[m].request_at == sim::Duration::zero()) {

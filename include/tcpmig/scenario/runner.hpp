@@ -1,19 +1,25 @@
 // The scenario runner: turns a loaded Scenario into a simulation (network,
-// TCP stacks, gateways, applications, migration requests, runtime hosts),
-// runs it, writes the outputs and collects the results; and the run report
-// (text summary for stdout, summary.json).
+// TCP stacks, gateways, applications, migration requests, runtime hosts and
+// links), runs it, writes the outputs and collects the results; and the run
+// report (text summary for stdout, summary.json).
 //
 // Place in the layers: scenario loading (tools/scenario), on the models
 // (net, tcp, apps, gateway). Used by tcpmig-sim and the scenario tests.
 // Rules (scenarios/README.md says the same for users):
 // - Objects are created in document order: nodes, then links between nodes
-//   present from the start, TCP stacks of present hosts, their applications,
-//   then the migration requests due at t = 0. Same scenario + seed = same run.
-// - A runtime host joins (with each of its links whose other end exists) at
-//   add-at, or in an event at the time its add-on migration triggers; after
-//   boot-delay its TCP stack and applications start and the gateway is told
-//   the migration's target is ready (target_ready). The observer never calls
-//   the migrator itself: everything it starts is a simulator event.
+//   present from the start (but not links with add-at), TCP stacks of present
+//   hosts, their applications, then the migration requests due at t = 0.
+//   Same scenario + seed = same run.
+// - A runtime host joins (with each of its links whose other end exists and
+//   that has no add-at of its own) at add-at, or in an event at the time its
+//   add-on migration triggers; after boot-delay its TCP stack and
+//   applications start and the gateway is told the migration's target is
+//   ready (target_ready). The observer never calls the migrator itself:
+//   everything it starts is a simulator event.
+// - A link with add-at is created in an event at that time, scheduled after
+//   the runtime hosts' (so a host joining at the same time is there first),
+//   through the same add_links() path; its console line is
+//   "<a> link to <b> is up". Routes are recomputed lazily by the network.
 // - A gateway interface is client-facing when the node at the other end of
 //   its link is named in the gateway's client-facing list.
 // - Migration requests: every flow of the service (migrate_service), or one

@@ -93,6 +93,10 @@ struct LinkSpec {
   net::LinkParams ab;                            ///< direction a -> b
   net::LinkParams ba;                            ///< direction b -> a
   uint32_t mtu = 1500;                           ///< MTU of both new interfaces
+  /// Runtime link: created at this time (each end present by then; never an
+  /// add-on host). Without it, the link exists from the start, or from when
+  /// the later of its runtime ends joins.
+  std::optional<sim::Duration> add_at;
   SourcePos pos;                                 ///< the element
 };
 
