@@ -320,65 +320,93 @@ TEST_CASE("unreachable target: the replayed SYN is retried, then the migration a
   CHECK(rec.finished_at - rec.safe_point_at == 200'000'000 + 400'000'000 + 800'000'000);
 }
 
-TEST_CASE("property: random loss, seeds and migration points never lose or duplicate a byte") {
-  // Each run: a bulk upload through a lossy path, migrated after a random
-  // byte count, sometimes migrated again; the two or three sinks together
-  // hold exactly the stream.
+TEST_CASE("property: random flows, loss, seeds and migration points never lose or duplicate a byte") {
+  // Each run: one to three concurrent bulk uploads (ports 5001..) through a
+  // lossy path, each migrated S1 -> S2 after its own random byte count and
+  // sometimes again S2 -> S3; for every flow the three sinks together hold
+  // exactly its stream.
+  struct Upload {
+    uint16_t port = 0;
+    uint64_t total = 0, first = 0, second = 0;
+    bool chain = false;
+    std::unique_ptr<apps::BulkSink> sink1, sink2, sink3;
+    std::unique_ptr<apps::BulkSender> sender;
+  };
+  struct Chain : core::MigrationObserver {
+    Lab* lab = nullptr;
+    std::vector<Upload>* uploads = nullptr;
+    void on_finished(const core::MigrationRecord& r) override {
+      if (r.outcome != core::Outcome::Completed || r.to.ip.value != ip("10.0.2.20").value) return;
+      for (Upload& u : *uploads) {
+        if (u.port != r.flow.service.port || !u.chain) continue;
+        // Not from inside the core: in an event of its own.
+        lab->sim.schedule_in(0_ns, [this, flow = r.flow, next = u.second] {
+          (void)lab->gw->migrator().migrate_flow(flow, {ip("10.0.2.30"), flow.service.port},
+                                                 core::Trigger::after_bytes(next), lab->sim.now().ns());
+          lab->gw->reschedule();
+        });
+      }
+    }
+  };
   sim::Rng pick(2024);
   for (int run = 0; run < 12; ++run) {
     const uint64_t seed = pick.next_u64() % 1000;
     const double loss = static_cast<double>(pick.next_u64() % 4) / 100.0;  // 0..3 %
-    const uint64_t total = 400'000 + pick.next_u64() % 800'000;
-    const uint64_t first = 1 + pick.next_u64() % (total / 2);
-    const bool chain = pick.next_u64() % 2 == 0;
+    const auto count = static_cast<std::size_t>(1 + pick.next_u64() % 3);
     CAPTURE(run);
     CAPTURE(seed);
     CAPTURE(loss);
-    CAPTURE(total);
-    CAPTURE(first);
-    CAPTURE(chain);
+    CAPTURE(count);
     Lab lab(seed, loss);
-    apps::BulkSink sink1(lab.stack_of(1), {}, lab.console);
-    apps::BulkSinkConfig c2;
-    c2.continues = &sink1;
-    apps::BulkSink sink2(lab.stack_of(2), c2, lab.console);
-    apps::BulkSinkConfig c3;
-    c3.continues = &sink2;
-    apps::BulkSink sink3(lab.stack_of(3), c3, lab.console);
-    apps::BulkSenderConfig bc;
-    bc.server = ip("10.0.2.10");
-    bc.bytes = total;
-    apps::BulkSender sender(*lab.client_tcp, bc, lab.console);
-    lab.gw->migrator().migrate_service(ep("10.0.2.10", 5001), ep("10.0.2.20", 5001),
-                                       core::Trigger::after_bytes(first), 0);
-    struct Chain : core::MigrationObserver {
-      Lab* lab;
-      uint64_t next;
-      bool on;
-      void on_finished(const core::MigrationRecord& r) override {
-        if (!on || r.outcome != core::Outcome::Completed || r.to.ip.value != ip("10.0.2.20").value) return;
-        lab->sim.schedule_in(0_ns, [this, flow = r.flow] {
-          (void)lab->gw->migrator().migrate_flow(flow, ep("10.0.2.30", 5001), core::Trigger::after_bytes(next),
-                                                 lab->sim.now().ns());
-          lab->gw->reschedule();
-        });
-      }
-    } obs;
+    std::vector<Upload> uploads(count);
+    for (std::size_t k = 0; k < count; ++k) {
+      Upload& u = uploads[k];
+      u.port = static_cast<uint16_t>(5001 + k);
+      u.total = 300'000 + pick.next_u64() % 600'000;
+      u.first = 1 + pick.next_u64() % (u.total / 2);
+      u.second = u.first + (u.total - u.first) / 2;
+      u.chain = pick.next_u64() % 2 == 0;
+      apps::BulkSinkConfig c1;
+      c1.port = u.port;
+      u.sink1 = std::make_unique<apps::BulkSink>(lab.stack_of(1), c1, lab.console);
+      apps::BulkSinkConfig c2 = c1;
+      c2.continues = u.sink1.get();
+      u.sink2 = std::make_unique<apps::BulkSink>(lab.stack_of(2), c2, lab.console);
+      apps::BulkSinkConfig c3 = c1;
+      c3.continues = u.sink2.get();
+      u.sink3 = std::make_unique<apps::BulkSink>(lab.stack_of(3), c3, lab.console);
+      apps::BulkSenderConfig bc;
+      bc.server = ip("10.0.2.10");
+      bc.port = u.port;
+      bc.bytes = u.total;
+      bc.start = sim::Time::zero() + sim::Duration::milliseconds(static_cast<int64_t>(pick.next_u64() % 20));
+      u.sender = std::make_unique<apps::BulkSender>(*lab.client_tcp, bc, lab.console);
+      lab.gw->migrator().migrate_service(ep("10.0.2.10", u.port), ep("10.0.2.20", u.port),
+                                         core::Trigger::after_bytes(u.first), 0);
+    }
+    Chain obs;
     obs.lab = &lab;
-    obs.next = first + (total - first) / 2;
-    obs.on = chain;
+    obs.uploads = &uploads;
     lab.gw->migrator().set_observer(&obs);
     lab.sim.run();
-    CHECK(sink1.report().errors == 0);
-    CHECK(sink2.report().errors == 0);
-    CHECK(sink3.report().errors == 0);
-    CHECK(sink1.report().bytes + sink2.report().bytes + sink3.report().bytes == total);
-    CHECK(sender.close_reason() == tcp::CloseReason::Normal);
-    CHECK(lab.gw->migrator().records().size() == (chain ? 2U : 1U));
+    std::size_t migrations = 0;
+    for (const Upload& u : uploads) {
+      CAPTURE(u.port);
+      CAPTURE(u.total);
+      CAPTURE(u.first);
+      CAPTURE(u.chain);
+      CHECK(u.sink1->report().errors == 0);
+      CHECK(u.sink2->report().errors == 0);
+      CHECK(u.sink3->report().errors == 0);
+      CHECK(u.sink1->report().bytes + u.sink2->report().bytes + u.sink3->report().bytes == u.total);
+      CHECK(u.sender->close_reason() == tcp::CloseReason::Normal);
+      CHECK(u.sink1->report().bytes >= u.first);
+      CHECK(u.sink2->report().bytes > 0);
+      CHECK((u.sink3->report().bytes > 0) == u.chain);
+      migrations += u.chain ? 2 : 1;
+    }
+    CHECK(lab.gw->migrator().records().size() == migrations);
     for (const auto& r : lab.gw->migrator().records()) CHECK(r.outcome == core::Outcome::Completed);
-    CHECK(sink1.report().bytes >= first);
-    CHECK(sink2.report().bytes > 0);
-    CHECK((sink3.report().bytes > 0) == chain);
   }
 }
 
