@@ -335,12 +335,27 @@ void next_packet(Setup& s, const Template& tp, uint8_t* p, uint32_t flow, int di
 /// Packets per Migrator::process_burst call.
 constexpr std::size_t kBurst = 64;
 
+/// The counters every CoreRewrite variant reports; fails the run on a wrong verdict.
+void report(benchmark::State& state, const Setup& s, uint64_t packets, uint64_t wrong) {
+  state.SetItemsProcessed(static_cast<int64_t>(packets));
+  state.counters["bytes_per_flow"] = static_cast<double>(s.migrator.table_bytes()) / static_cast<double>(s.n);
+  state.counters["migrated"] = static_cast<double>(s.migrated) / static_cast<double>(s.n);
+  state.counters["flows"] = static_cast<double>(s.migrator.flow_count());
+  if (wrong != 0) state.SkipWithError("a migrated flow's packet was not Modified (or another flow's not Pass)");
+}
+
+/// The set-up for `state`'s flow count, or null (the run is skipped).
+Setup* setup_or_skip(benchmark::State& state, bool huge_pages) {
+  Setup* s = setup_for(static_cast<uint32_t>(state.range(0)), huge_pages);
+  if (s->error == nullptr) return s;
+  state.SkipWithError(s->error);
+  return nullptr;
+}
+
 void rewrite_bursts(benchmark::State& state, bool huge_pages) {
-  Setup& s = *setup_for(static_cast<uint32_t>(state.range(0)), huge_pages);
-  if (s.error != nullptr) {
-    state.SkipWithError(s.error);
-    return;
-  }
+  Setup* const setup = setup_or_skip(state, huge_pages);
+  if (setup == nullptr) return;
+  Setup& s = *setup;
   sim::Rng rng(42);
   uint64_t packets = 0;
   uint64_t wrong = 0;
@@ -376,11 +391,7 @@ void rewrite_bursts(benchmark::State& state, bool huge_pages) {
     s.now += 100 * kBurst;
     packets += kBurst;
   }
-  state.SetItemsProcessed(static_cast<int64_t>(packets));
-  state.counters["bytes_per_flow"] = static_cast<double>(mig.table_bytes()) / static_cast<double>(s.n);
-  state.counters["migrated"] = static_cast<double>(s.migrated) / static_cast<double>(s.n);
-  state.counters["flows"] = static_cast<double>(mig.flow_count());
-  if (wrong != 0) state.SkipWithError("a migrated flow's packet was not Modified (or another flow's not Pass)");
+  report(state, s, packets, wrong);
 }
 void CoreRewrite(benchmark::State& state) { rewrite_bursts(state, true); }
 void CoreRewrite4KiB(benchmark::State& state) { rewrite_bursts(state, false); }
@@ -388,11 +399,9 @@ BENCHMARK(CoreRewrite)->Arg(1000000);
 BENCHMARK(CoreRewrite4KiB)->Arg(1000000);
 
 void CoreRewriteSingle(benchmark::State& state) {
-  Setup& s = *setup_for(static_cast<uint32_t>(state.range(0)), true);
-  if (s.error != nullptr) {
-    state.SkipWithError(s.error);
-    return;
-  }
+  Setup* const setup = setup_or_skip(state, true);
+  if (setup == nullptr) return;
+  Setup& s = *setup;
   sim::Rng rng(42);
   uint64_t packets = 0;
   uint64_t wrong = 0;
@@ -414,11 +423,7 @@ void CoreRewriteSingle(benchmark::State& state) {
     s.now += 100;
     ++packets;
   }
-  state.SetItemsProcessed(static_cast<int64_t>(packets));
-  state.counters["bytes_per_flow"] = static_cast<double>(mig.table_bytes()) / static_cast<double>(s.n);
-  state.counters["migrated"] = static_cast<double>(s.migrated) / static_cast<double>(s.n);
-  state.counters["flows"] = static_cast<double>(mig.flow_count());
-  if (wrong != 0) state.SkipWithError("a migrated flow's packet was not Modified (or another flow's not Pass)");
+  report(state, s, packets, wrong);
 }
 BENCHMARK(CoreRewriteSingle)->Arg(1000000);
 

@@ -105,6 +105,32 @@ struct RequestPair {
   std::unique_ptr<apps::RequestClient> client;
 };
 
+/// An upload of `bytes` from the client to server 1's port 5001, migrated to
+/// server 2 after `after` bytes; server 2's sink continues server 1's stream.
+struct MigratedUpload {
+  MigratedUpload(Lab& lab, uint64_t bytes, uint64_t after)
+      : sink1(lab.stack_of(1), {}, lab.console),
+        sink2(lab.stack_of(2), continuing(sink1), lab.console),
+        sender(*lab.client_tcp, sender_config(bytes), lab.console) {
+    lab.gw->migrator().migrate_service(ep("10.0.2.10", 5001), ep("10.0.2.20", 5001), core::Trigger::after_bytes(after),
+                                       0);
+  }
+  static apps::BulkSinkConfig continuing(const apps::BulkSink& before) {
+    apps::BulkSinkConfig c;
+    c.continues = &before;
+    return c;
+  }
+  static apps::BulkSenderConfig sender_config(uint64_t bytes) {
+    apps::BulkSenderConfig c;
+    c.server = ip("10.0.2.10");
+    c.bytes = bytes;
+    return c;
+  }
+  apps::BulkSink sink1;
+  apps::BulkSink sink2;
+  apps::BulkSender sender;
+};
+
 size_t count_of(const std::vector<std::string>& v, const std::string& s) {
   size_t n = 0;
   for (const auto& x : v) n += x == s ? 1 : 0;
@@ -206,16 +232,10 @@ TEST_CASE("a bulk upload migrated mid-stream arrives byte-exact across the two s
       CAPTURE(seed);
       CAPTURE(loss);
       Lab lab(seed, loss);
-      apps::BulkSink sink1(lab.stack_of(1), {}, lab.console);
-      apps::BulkSinkConfig c2;
-      c2.continues = &sink1;
-      apps::BulkSink sink2(lab.stack_of(2), c2, lab.console);
-      apps::BulkSenderConfig bc;
-      bc.server = ip("10.0.2.10");
-      bc.bytes = 3'000'000;
-      apps::BulkSender sender(*lab.client_tcp, bc, lab.console);
-      lab.gw->migrator().migrate_service(ep("10.0.2.10", 5001), ep("10.0.2.20", 5001),
-                                         core::Trigger::after_bytes(1'000'000), 0);
+      MigratedUpload up(lab, 3'000'000, 1'000'000);
+      const apps::BulkSink& sink1 = up.sink1;
+      const apps::BulkSink& sink2 = up.sink2;
+      const apps::BulkSender& sender = up.sender;
       lab.sim.run();
       const auto& recs = lab.gw->migrator().records();
       REQUIRE(recs.size() == 1);
@@ -242,16 +262,10 @@ TEST_CASE("server 2 with another window scale and no SACK: the transfer still co
   s2.sack = false;
   s2.window_scale_space = 65535 * 4;  // shift 2 instead of 7
   Lab lab(5, 0.01, {}, s2);
-  apps::BulkSink sink1(lab.stack_of(1), {}, lab.console);
-  apps::BulkSinkConfig c2;
-  c2.continues = &sink1;
-  apps::BulkSink sink2(lab.stack_of(2), c2, lab.console);
-  apps::BulkSenderConfig bc;
-  bc.server = ip("10.0.2.10");
-  bc.bytes = 2'000'000;
-  apps::BulkSender sender(*lab.client_tcp, bc, lab.console);
-  lab.gw->migrator().migrate_service(ep("10.0.2.10", 5001), ep("10.0.2.20", 5001),
-                                     core::Trigger::after_bytes(500'000), 0);
+  MigratedUpload up(lab, 2'000'000, 500'000);
+  const apps::BulkSink& sink1 = up.sink1;
+  const apps::BulkSink& sink2 = up.sink2;
+  const apps::BulkSender& sender = up.sender;
   lab.sim.run();
   const auto& rec = lab.gw->migrator().records().at(0);
   CHECK(rec.outcome == core::Outcome::Completed);

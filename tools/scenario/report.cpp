@@ -336,6 +336,14 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
 
   w.key("apps");
   w.begin_array();
+  const auto closed = [&w](const AppResult& a) {  // "closed": the close reason, or null while open
+    w.key("closed");
+    if (a.closed) {
+      w.value(tcp::close_reason_name(*a.closed));
+    } else {
+      w.null();
+    }
+  };
   for (const AppResult& a : r.apps) {
     w.begin_object();
     w.key("type");
@@ -354,12 +362,7 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
         w.value(a.responses);
         w.key("expected_responses");
         w.value(a.expected);
-        w.key("closed");
-        if (a.closed) {
-          w.value(tcp::close_reason_name(*a.closed));
-        } else {
-          w.null();
-        }
+        closed(a);
         break;
       case AppKind::ResponseServer:
         w.key("requests");
@@ -370,12 +373,7 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
       case AppKind::BulkSender:
         w.key("bytes_sent");
         w.value(a.sent);
-        w.key("closed");
-        if (a.closed) {
-          w.value(tcp::close_reason_name(*a.closed));
-        } else {
-          w.null();
-        }
+        closed(a);
         break;
       case AppKind::BulkSink:
         w.key("bytes");
