@@ -357,7 +357,6 @@ struct Migrator::Impl {
   /// A migration in progress (one per flow at most).
   struct Pending {
     uint32_t flow = kNone;     // flow slot
-    uint32_t flow_gen = 0;     // its generation when the migration began
     uint32_t record = 0;       // index in records_
     Endpoint target;
     Endpoint old_backend;      // backend when the replay started
@@ -593,7 +592,6 @@ struct Migrator::Impl {
     p.held = std::move(held);
     p.generation = gen;
     p.flow = fi;
-    p.flow_gen = cold[fi].generation;
     p.target = target;
     p.wait_target = wait_target;
     const bool count_trigger = trig.kind == Trigger::Kind::AfterRequests ||

@@ -4,6 +4,8 @@
 #include <array>
 #include <limits>
 
+#include "tcpmig/sim/decimal.hpp"
+
 namespace tcpmig::scenario {
 
 namespace {
@@ -12,49 +14,6 @@ __extension__ using u128 = unsigned __int128;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/// A decimal number "digit+ ['.' digit+]" as mantissa / 10^frac_digits, with
-/// trailing fraction zeros dropped.
-struct Decimal {
-  uint64_t mantissa = 0;  // all significant digits as one integer
-  int frac_digits = 0;    // digits after the point (after dropping trailing zeros)
-  std::size_t end = 0;    // where the number ended in the text
-};
-
-std::optional<Decimal> parse_decimal(std::string_view text) {
-  std::size_t pos = 0;
-  const std::size_t int_begin = pos;
-  while (pos < text.size() && is_digit(text[pos])) ++pos;
-  const std::size_t int_end = pos;
-  if (int_end == int_begin) return std::nullopt;
-  std::size_t frac_begin = pos;
-  std::size_t frac_end = pos;
-  if (pos < text.size() && text[pos] == '.') {
-    frac_begin = ++pos;
-    while (pos < text.size() && is_digit(text[pos])) ++pos;
-    frac_end = pos;
-    if (frac_end == frac_begin) return std::nullopt;
-  }
-  Decimal d;
-  d.end = pos;
-  std::size_t last = frac_end;
-  while (last > frac_begin && text[last - 1] == '0') --last;
-  const auto add = [&d](char c) {
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (d.mantissa > (std::numeric_limits<uint64_t>::max() - digit) / 10) return false;
-    d.mantissa = d.mantissa * 10 + digit;
-    return true;
-  };
-  for (std::size_t i = int_begin; i < int_end; ++i) {
-    if (!add(text[i])) return std::nullopt;
-  }
-  for (std::size_t i = frac_begin; i < last; ++i) {
-    if (!add(text[i])) return std::nullopt;
-  }
-  d.frac_digits = static_cast<int>(last - frac_begin);
-  if (d.frac_digits > 19) return std::nullopt;
-  return d;
-}
-
 uint64_t pow10(int e) {
   uint64_t p = 1;
   for (int i = 0; i < e; ++i) p *= 10;
@@ -62,7 +21,7 @@ uint64_t pow10(int e) {
 }
 
 /// mantissa * unit / 10^frac_digits when it is a whole number not above `max`.
-std::optional<uint64_t> scale_exact(const Decimal& d, uint64_t unit, uint64_t max) {
+std::optional<uint64_t> scale_exact(const sim::Decimal& d, uint64_t unit, uint64_t max) {
   const u128 product = static_cast<u128>(d.mantissa) * unit;
   const u128 divisor = pow10(d.frac_digits);
   if (product % divisor != 0) return std::nullopt;
@@ -78,7 +37,7 @@ struct Unit {
 
 std::optional<uint64_t> parse_with_units(std::string_view text, std::span<const Unit> units, uint64_t max,
                                          bool unit_required) {
-  const auto d = parse_decimal(text);
+  const auto d = sim::parse_decimal(text);
   if (!d) return std::nullopt;
   const std::string_view suffix = text.substr(d->end);
   if (suffix.empty()) {
@@ -141,7 +100,7 @@ std::optional<double> parse_probability(std::string_view text) {
     percent = true;
     text.remove_suffix(1);
   }
-  const auto d = parse_decimal(text);
+  const auto d = sim::parse_decimal(text);
   if (!d || d->end != text.size() || d->frac_digits > 18) return std::nullopt;
   // value = mantissa / 10^frac (/ 100 for a percentage); compare exactly first.
   const int frac = d->frac_digits + (percent ? 2 : 0);
