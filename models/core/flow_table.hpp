@@ -1,21 +1,31 @@
-// The core's flow index: open addressing with linear probing over 8-byte
-// slots {hash, flow index}, backward-shift deletion (no tombstones).
+// The flow table: every tracked flow (flow.hpp), the index that finds a flow
+// from a packet's addresses, the former backends of migrated flows and the
+// free list. It owns all of that memory, reserved when the core is made.
 //
-// Place in the layers: core (private). A flow is found under up to three
-// keys (client, remote): its service address, its current backend and, while
-// a replay runs, the target. The slot keeps the 32-bit hash of the key, which
-// also gives its home slot, so probing compares hashes first and touches a
-// flow only on a hash match. Slot count: a power of two >= 2.5 x capacity;
-// inserts stop at 3/4 full, which every flow having a second key (all
-// migrated) never reaches; a third key (a replay under way) may fail when
-// the table is full of migrated flows, and that migration aborts.
+// Place in the layers: core (private). Used by Migrator::process (lookups,
+// new flows) and the migration state machine (keys of targets and backends).
+// The index: open addressing with linear probing over 8-byte slots
+// {hash, flow}, backward-shift deletion (no tombstones). A flow is found
+// under up to three keys (client, remote): its service address, its current
+// backend and, while a replay runs, the target. The slot keeps the 32-bit
+// hash of the key, which also gives its home slot, so probing compares hashes
+// first and touches a flow only on a hash match. Slot count: a power of two
+// >= 2.5 x capacity; inserts stop at 3/4 full, which every flow having a
+// second key (all migrated) never reaches; a third key (a replay under way)
+// may fail when the table is full of migrated flows, and that migration
+// aborts. Former backends live in an ordered map (no hash order reaches
+// anything) keyed by (client, backend).
 #pragma once
 
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory_resource>
+#include <tuple>
 #include <vector>
+
+#include "flow.hpp"
 
 namespace tcpmig::core::detail {
 
@@ -117,6 +127,95 @@ class FlowIndex {
   uint32_t mask_ = 0;   // slots - 1
   uint32_t limit_ = 0;  // most slots in use (3/4)
   uint32_t used_ = 0;   // slots in use
+};
+
+/// The flows, their index, former backends and free slots.
+class FlowTable {
+ public:
+  FlowTable(uint32_t capacity, std::pmr::memory_resource* memory);
+
+  [[nodiscard]] Flow& flow(uint32_t i) { return flows_[i]; }
+  [[nodiscard]] const Flow& flow(uint32_t i) const { return flows_[i]; }
+  [[nodiscard]] FlowCold& cold(uint32_t i) { return cold_[i]; }
+  [[nodiscard]] const FlowCold& cold(uint32_t i) const { return cold_[i]; }
+  /// Slots ever used: flows are at [0, slots()), some of them free (kFree).
+  [[nodiscard]] uint32_t slots() const { return static_cast<uint32_t>(flows_.size()); }
+  /// Flows in the table.
+  [[nodiscard]] uint32_t live() const { return live_; }
+  /// Bytes of flows and index (the per-flow budget).
+  [[nodiscard]] std::size_t bytes() const;
+
+  /// The flow of a client->server packet: the one whose service key matches.
+  [[nodiscard]] uint32_t find_by_service(Endpoint client, Endpoint service) const {
+    return index_.find(hash_key(key(client, service)), [&](uint32_t i) {
+      const Flow& f = flows_[i];
+      return f.client_ip == client.ip.value && f.client_port == client.port && f.service_ip == service.ip.value &&
+             f.service_port == service.port;
+    });
+  }
+  /// The flow of a server->client packet from `remote`: its service address,
+  /// its backend, or an extra key (`is_extra(flow)`: the replay target).
+  template <class Extra>
+  [[nodiscard]] uint32_t find_by_remote(Endpoint client, Endpoint remote, Extra&& is_extra) const {
+    return index_.find(hash_key(key(client, remote)), [&](uint32_t i) {
+      const Flow& f = flows_[i];
+      if (f.client_ip != client.ip.value || f.client_port != client.port) return false;
+      if (f.service_ip == remote.ip.value && f.service_port == remote.port) return true;
+      if (f.on(remote)) return true;
+      return is_extra(i);
+    });
+  }
+  /// The flow that had `remote` as a backend before (rule 5: stale packets), or kNone.
+  [[nodiscard]] uint32_t find_former(Endpoint client, Endpoint remote) const;
+
+  /// A new flow for client -> service on the service address (state SynSent,
+  /// everything else zero); kNone when the table is full.
+  uint32_t create(Endpoint client, Endpoint service);
+  /// The flow's slot starts a new connection on the same addresses (TIME_WAIT
+  /// reuse): back on the service address, former backends forgotten, a new generation.
+  void restart(uint32_t i);
+  /// Forgets flow i: its keys, its former backends; the slot goes to the free list.
+  void release(uint32_t i);
+
+  /// Adds the key (client, remote) for flow i; false when the index is full.
+  bool add_key(uint32_t i, Endpoint remote);
+  /// Removes the key (client, remote) of flow i (no-op when absent).
+  void remove_key(uint32_t i, Endpoint remote);
+  /// Flow i leaves its backend `old` for `next`: the old key goes (unless it
+  /// is the service address, always a key), `old` becomes a former backend,
+  /// `next` stops being one. The key of `next` must be in place already.
+  void switch_backend(uint32_t i, Endpoint old, Endpoint next);
+
+  /// Prefetching for bursts: the home slot of a hash, then the flow it names.
+  static uint32_t hash_of(uint32_t client_ip, uint16_t client_port, uint32_t remote_ip, uint16_t remote_port) {
+    return hash_key(PairKey{client_ip, remote_ip, client_port, remote_port});
+  }
+  void prefetch_slot(uint32_t hash) const { index_.prefetch(hash); }
+  /// The flow the first slot with this hash names (unchecked), or nullptr.
+  /// (The caller prefetches it: a prefetch inside a function of its own that
+  /// returns nothing can be dropped as a call without effect.)
+  [[nodiscard]] const Flow* candidate(uint32_t hash) const {
+    const uint32_t fi = index_.candidate(hash);
+    return fi != FlowIndex::kEmpty && fi < flows_.size() ? &flows_[fi] : nullptr;
+  }
+
+ private:
+  static PairKey key(Endpoint client, Endpoint remote) {
+    return {client.ip.value, remote.ip.value, client.port, remote.port};
+  }
+  /// (client ip, client port, backend ip, backend port).
+  using FormerKey = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;
+  void erase_former(uint32_t i);
+
+  uint32_t capacity_;                 // most flows at once
+  FlowIndex index_;                   // keys -> flows
+  std::pmr::vector<Flow> flows_;      // per-packet state, by slot
+  std::pmr::vector<FlowCold> cold_;   // the rest, same slots
+  uint32_t free_ = kNone;             // first free slot (linked through FlowCold::migration)
+  uint32_t live_ = 0;                 // flows in the table
+  /// Former backends of flows (not the service address, which stays a key):
+  /// (client, backend) -> (flow, generation).
+  std::map<FormerKey, std::pair<uint32_t, uint32_t>> former_;
 };
 
 }  // namespace tcpmig::core::detail

@@ -222,6 +222,7 @@ enum class FlowState : uint8_t {
   WaitSafePoint,  ///< triggered; waiting for the safe point (client data may be held)
   Replaying,    ///< replayed SYN sent, client packets held
   Closing,      ///< FIN/RST seen; kept for close_linger
+  Count
 };
 const char* flow_state_name(FlowState s);
 
@@ -248,6 +249,7 @@ enum class Outcome : uint8_t {
   AbortedClosing, ///< the flow saw FIN/RST before the replay
   AbortedTable,   ///< the target's key is in use by another flow, or the table is full
   AbortedServer,  ///< the old backend sent new data, a FIN or a RST during the replay
+  Count
 };
 const char* outcome_name(Outcome o);
 
@@ -381,22 +383,17 @@ class Migrator {
   [[nodiscard]] std::optional<FlowStatus> status(const FlowKey& flow) const;
   /// Flows in the table.
   [[nodiscard]] std::size_t flow_count() const;
-  [[nodiscard]] const Counters& counters() const { return counters_; }
+  [[nodiscard]] const Counters& counters() const;
   /// Every migration so far, in id order.
-  [[nodiscard]] const std::vector<MigrationRecord>& records() const { return records_; }
+  [[nodiscard]] const std::vector<MigrationRecord>& records() const;
   /// Bytes the flow table occupies (flows + index), for the 128-bytes-per-flow budget.
   [[nodiscard]] std::size_t table_bytes() const;
-  void set_observer(MigrationObserver* o) { observer_ = o; }
-  [[nodiscard]] const Config& config() const { return cfg_; }
+  void set_observer(MigrationObserver* o);
+  [[nodiscard]] const Config& config() const;
 
  private:
   struct Impl;
-  Config cfg_;
-  PacketSink* sink_;
-  MigrationObserver* observer_ = nullptr;
-  Counters counters_;
-  std::vector<MigrationRecord> records_;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;  // flow table, state machine, counters, records (models/core)
 };
 
 }  // namespace tcpmig::core

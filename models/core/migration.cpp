@@ -1,0 +1,585 @@
+// The migration state machine (rules in migration.hpp and migrator.hpp).
+#include "migration.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include "rewrite.hpp"
+
+namespace tcpmig::core::detail {
+
+namespace {
+
+namespace flag = wire::tcp_flag;
+
+bool count_trigger(const Trigger& t) {
+  return t.kind == Trigger::Kind::AfterRequests || t.kind == Trigger::Kind::AfterSegments ||
+         t.kind == Trigger::Kind::AfterBytes;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- requests
+
+uint64_t Migrations::request_flow(uint32_t fi, Endpoint target, const Trigger& trigger, Nanos now,
+                                  bool wait_target) {
+  const uint64_t id = begin(fi, target, trigger, now, wait_target, requests_++);
+  prune();
+  return id;
+}
+
+uint64_t Migrations::request_service(Endpoint service, Endpoint target, const Trigger& trigger, Nanos now,
+                                     bool wait_target) {
+  const uint64_t request = requests_++;
+  const Rule rule{service, target, trigger, wait_target, count_trigger(trigger), request};
+  rules_.push_back(rule);
+  if (trigger.kind == Trigger::Kind::AtTime && trigger.at > now) {
+    push_deadline(trigger.at, Deadline::Kind::RuleTrigger, static_cast<uint32_t>(rules_.size() - 1), 0);
+    return request;
+  }
+  apply_rule(rule, now);
+  prune();
+  return request;
+}
+
+/// Begins `rule` on every flow of its service present now.
+void Migrations::apply_rule(Rule rule, Nanos now) {  // a copy: begin() calls the observer
+  FlowTable& t = s_.table;
+  for (uint32_t i = 0; i < t.slots(); ++i) {
+    const Flow& f = t.flow(i);
+    if (f.has(kFree) || migrating(f.state) || f.state == FlowState::Closing) continue;
+    if (!(f.service() == rule.service) || f.on(rule.target)) continue;
+    begin(i, rule.target, rule.trigger, now, rule.wait_target, rule.request);
+  }
+}
+
+void Migrations::target_ready(Endpoint target, Nanos now) {
+  if (!target_is_ready(target)) ready_.push_back(target);
+  for (uint32_t pi = 0; pi < pendings_.size(); ++pi) {
+    Pending& p = pendings_[pi];
+    if (p.flow == kNone) continue;
+    Flow& f = flow_of(p);
+    if (f.state != FlowState::WaitTarget || s_.table.cold(p.flow).migration != pi || !(p.target == target)) continue;
+    f.state = FlowState::WaitSafePoint;
+    try_safe_point(pi, now);
+  }
+  prune();
+}
+
+bool Migrations::target_is_ready(const Endpoint& t) const {
+  return std::find(ready_.begin(), ready_.end(), t) != ready_.end();
+}
+
+// ---------------------------------------------------------------- the flow's life
+
+void Migrations::opened(uint32_t fi, Nanos now) {
+  ++s_.counters.flows_created;
+  // Service rules with count triggers apply to new flows too: the first one.
+  const Flow& f = s_.table.flow(fi);
+  for (std::size_t r = 0; r < rules_.size(); ++r) {
+    const Rule rule = rules_[r];  // a copy: begin() calls the observer
+    if (!rule.active || !(rule.service == f.service())) continue;
+    begin(fi, rule.target, rule.trigger, now, rule.wait_target, rule.request);
+    break;
+  }
+}
+
+void Migrations::closing(uint32_t fi, Nanos now) {
+  Flow& f = s_.table.flow(fi);
+  if (migrating(f.state) && f.state != FlowState::Replaying) {
+    finish(s_.table.cold(fi).migration, Outcome::AbortedClosing, now);
+  }
+  if (!migrating(f.state)) f.state = FlowState::Closing;
+  if (finished(f) && !f.has(kExpiring)) {
+    f.flags |= kExpiring;
+    push_deadline(now + s_.cfg.close_linger, Deadline::Kind::Expire, fi, s_.table.cold(fi).generation);
+  }
+}
+
+bool Migrations::is_replay_target(uint32_t fi, Endpoint remote) const {
+  const Flow& f = s_.table.flow(fi);
+  if (!migrating(f.state)) return false;
+  const Pending& p = pendings_[s_.table.cold(fi).migration];
+  return p.target_key && p.target == remote;
+}
+
+bool Migrations::replaying_to(uint32_t fi, Endpoint remote) const {
+  return s_.table.flow(fi).state == FlowState::Replaying && pendings_[s_.table.cold(fi).migration].target == remote;
+}
+
+// ---------------------------------------------------------------- starting and triggering
+
+uint64_t Migrations::begin(uint32_t fi, Endpoint target, const Trigger& trig, Nanos now, bool wait_target,
+                           uint64_t request) {
+  Flow& f = s_.table.flow(fi);
+  uint32_t pi;
+  if (free_pending_ != kNone) {
+    pi = free_pending_;
+    free_pending_ = pendings_[pi].next_free;
+  } else {
+    pi = static_cast<uint32_t>(pendings_.size());
+    pendings_.emplace_back();
+  }
+  Pending& p = pendings_[pi];
+  const uint32_t gen = p.generation + 1;
+  std::vector<uint32_t> held = std::move(p.held);
+  held.clear();
+  p = Pending{};
+  p.held = std::move(held);
+  p.generation = gen;
+  p.flow = fi;
+  p.target = target;
+  p.wait_target = wait_target;
+  p.safe = trig.safe_point != SafePoint::Auto ? trig.safe_point
+                                              : (count_trigger(trig) ? SafePoint::ClientData : SafePoint::Quiescent);
+  p.record = static_cast<uint32_t>(s_.records.size());
+  MigrationRecord rec;
+  rec.id = s_.records.size();
+  rec.request = request;
+  rec.flow = f.key();
+  rec.from = f.backend();
+  rec.to = target;
+  rec.trigger = trig;
+  rec.requested_at = now;
+  s_.records.push_back(rec);
+  ++s_.counters.migrations_requested;
+  s_.table.cold(fi).migration = pi;
+  f.state = FlowState::Armed;
+  switch (trig.kind) {
+    case Trigger::Kind::Now: fire(pi, now); break;
+    case Trigger::Kind::AtTime:
+      if (trig.at <= now) {
+        fire(pi, now);
+      } else {
+        push_deadline(trig.at, Deadline::Kind::Trigger, pi, p.generation);
+      }
+      break;
+    default: check_count(pi, now); break;
+  }
+  return rec.id;
+}
+
+/// Count triggers: fire once the flow reached the count.
+void Migrations::check_count(uint32_t pi, Nanos now) {
+  Pending& p = pendings_[pi];
+  const Flow& f = flow_of(p);
+  if (f.state != FlowState::Armed) return;
+  const Trigger& t = record_of(p).trigger;
+  uint64_t have = 0;
+  switch (t.kind) {
+    case Trigger::Kind::AfterRequests: have = f.requests; break;
+    case Trigger::Kind::AfterSegments: have = f.segments; break;
+    case Trigger::Kind::AfterBytes:
+      have = f.has(kSynAcked) ? uint64_t{static_cast<uint32_t>(f.client_nxt - s_.table.cold(p.flow).client_isn) - 1}
+                              : 0;
+      break;
+    default: return;
+  }
+  if (have >= t.count) fire(pi, now);
+}
+
+/// The trigger fired: wait for the target, or for the safe point.
+void Migrations::fire(uint32_t pi, Nanos now) {
+  const uint32_t fi = pendings_[pi].flow;
+  record_of(pendings_[pi]).triggered_at = now;
+  if (s_.observer != nullptr) s_.observer->on_triggered(record_of(pendings_[pi]));
+  // Looked up again: observers must not call into the core, but if one does
+  // the vectors may have moved.
+  Pending& p = pendings_[pi];
+  Flow& f = s_.table.flow(fi);
+  if (!migrating(f.state) || s_.table.cold(fi).migration != pi) return;
+  if (f.has(kEnded)) {
+    finish(pi, Outcome::AbortedClosing, now);
+    return;
+  }
+  if (p.wait_target && !target_is_ready(p.target)) {
+    f.state = FlowState::WaitTarget;
+    return;
+  }
+  f.state = FlowState::WaitSafePoint;
+  try_safe_point(pi, now);
+}
+
+/// Starts the replay if the flow is at its safe point (rule 3).
+void Migrations::try_safe_point(uint32_t pi, Nanos now) {
+  Pending& p = pendings_[pi];
+  const Flow& f = flow_of(p);
+  if (f.state != FlowState::WaitSafePoint) return;
+  if (f.has(kEnded)) {
+    finish(pi, Outcome::AbortedClosing, now);
+    return;
+  }
+  if (!f.has(kSynAcked)) return;
+  const bool server_acked = f.client_ack == f.server_nxt;
+  if (p.safe == SafePoint::Quiescent) {
+    if (server_acked && f.server_ack == f.client_nxt) {
+      p.cut = f.client_nxt;
+      p.syn_tsval = f.client_tsval;
+      p.cut_set = true;
+      start_replay(pi, now);
+    }
+    return;
+  }
+  if (p.cut_set && server_acked && f.server_ack == p.cut) start_replay(pi, now);
+}
+
+// ---------------------------------------------------------------- packets, one handler per state
+
+Verdict Migrations::on_client(uint32_t fi, std::span<const uint8_t> pkt, const Segment& s, const ClientStep& step,
+                              Verdict v, Nanos now) {
+  const Flow& f = s_.table.flow(fi);
+  Pending& p = pendings_[s_.table.cold(fi).migration];
+  switch (f.state) {
+    case FlowState::WaitSafePoint:
+      return p.safe == SafePoint::ClientData ? client_waiting_safe_point(p, pkt, s, step, v, now) : v;
+    case FlowState::Replaying: return client_replaying(p, pkt, v, now);
+    default: return v;  // Armed, WaitTarget: the packet only counts (after_client)
+  }
+}
+
+/// ClientData safe point (rule 3): the first new client data is the cut; data
+/// and FINs at or beyond it are held; what the old backend still needs of a
+/// held segment reaches it.
+Verdict Migrations::client_waiting_safe_point(Pending& p, std::span<const uint8_t> pkt, const Segment& s,
+                                              const ClientStep& step, Verdict v, Nanos now) {
+  const Flow& f = flow_of(p);
+  if (!p.cut_set && step.new_data && s.seq() == step.prev_nxt && !s.any(flag::FIN | flag::RST)) {
+    p.cut = s.seq();
+    p.syn_tsval = f.client_tsval;  // this packet's TSval when it has one
+    p.cut_set = true;
+  }
+  // Data or FIN at or beyond the cut is held; pure ACKs pass to the old backend.
+  if (!p.cut_set || !(s.end() > p.cut) || (s.payload_len() == 0 && !s.any(flag::FIN | flag::RST))) return v;
+  if (p.held.size() >= s_.cfg.hold_packets) {
+    ++record_of(p).hold_dropped;
+    return {Action::Drop, Reason::HoldOverflow};
+  }
+  const bool straddle = p.cut > s.seq() && s.payload_len() > 0;
+  const bool new_ack = s.any(flag::ACK) && s.ack() > step.prev_ack;
+  if ((straddle || new_ack) && !s.any(flag::RST)) forward_before_cut(f, s, p.cut);
+  return hold(p, pkt, now);
+}
+
+/// Replaying: every client packet waits for the outcome.
+Verdict Migrations::client_replaying(Pending& p, std::span<const uint8_t> pkt, Verdict, Nanos now) {
+  if (p.held.size() >= s_.cfg.hold_packets) {
+    ++record_of(p).hold_dropped;
+    return {Action::Drop, Reason::HoldOverflow};
+  }
+  return hold(p, pkt, now);
+}
+
+void Migrations::after_client(uint32_t fi, Nanos now) {
+  const Flow& f = s_.table.flow(fi);
+  if (!migrating(f.state)) return;
+  const uint32_t pi = s_.table.cold(fi).migration;
+  if (f.state == FlowState::Armed) check_count(pi, now);
+  if (f.state == FlowState::WaitSafePoint && s_.table.cold(fi).migration == pi) try_safe_point(pi, now);
+}
+
+void Migrations::on_target(uint32_t fi, const Segment& s, Nanos now) {
+  const uint32_t pi = s_.table.cold(fi).migration;
+  Pending& p = pendings_[pi];
+  if (s.any(flag::RST)) {
+    if (s.any(flag::ACK) && s.ack() == p.cut) finish(pi, Outcome::AbortedRst, now);
+  } else if (s.only(flag::SYN | flag::ACK, flag::SYN | flag::ACK) && s.ack() == p.cut && !s.options().malformed) {
+    on_synack(pi, s, now);
+  }
+}
+
+void Migrations::after_backend(uint32_t fi, SeqNumber prev_nxt, const Segment& s, Nanos now) {
+  const Flow& f = s_.table.flow(fi);
+  const uint32_t pi = s_.table.cold(fi).migration;
+  if (f.state == FlowState::WaitSafePoint) try_safe_point(pi, now);
+  // The old backend moved on during the replay: its new bytes (or FIN)
+  // could not be retransmitted once it is reset, so the flow stays.
+  if (f.state == FlowState::Replaying && (f.server_nxt > prev_nxt || s.any(flag::RST))) {
+    finish(pi, Outcome::AbortedServer, now);
+  }
+}
+
+// ---------------------------------------------------------------- the replay
+
+void Migrations::start_replay(uint32_t pi, Nanos now) {
+  Pending& p = pendings_[pi];
+  Flow& f = flow_of(p);
+  p.old_backend = f.backend();
+  if (!(p.target == f.service())) {
+    const uint32_t other = s_.table.find_by_remote(f.client(), p.target, [&](uint32_t i) {
+      return is_replay_target(i, p.target);
+    });
+    if (other != kNone || !s_.table.add_key(p.flow, p.target)) {
+      finish(pi, Outcome::AbortedTable, now);
+      return;
+    }
+    p.target_key = true;
+  }
+  f.state = FlowState::Replaying;
+  MigrationRecord& rec = record_of(p);
+  rec.safe_point_at = now;
+  rec.cut = p.cut.raw();
+  rec.client_options = client_options(f, s_.table.cold(p.flow));
+  rec.old_options = backend_options(f, s_.table.cold(p.flow));
+  send_syn(pi, now);
+}
+
+void Migrations::send_syn(uint32_t pi, Nanos now) {
+  Pending& p = pendings_[pi];
+  const Flow& f = flow_of(p);
+  const FlowCold& c = s_.table.cold(p.flow);
+  wire::TcpRepr syn;
+  syn.src_port = f.client_port;
+  syn.dst_port = p.target.port;
+  syn.seq = p.cut - 1;
+  syn.flags = flag::SYN;
+  syn.window = c.client_syn_window;
+  if (c.client_mss != 0) syn.mss = c.client_mss;
+  if ((f.opts & kOrigWs) && f.client_ws != kNoScale) syn.window_scale = f.client_ws;
+  syn.sack_permitted = (f.opts & kOrigSack) != 0;
+  if (f.opts & kOrigTs) syn.timestamps = std::pair<uint32_t, uint32_t>{p.syn_tsval, 0};
+  emit(syn, f.client_ip, p.target.ip.value);
+  ++p.syn_tries;
+  ++record_of(p).syn_sent;
+  ++s_.counters.syn_sent;
+  Nanos rto = s_.cfg.replay_rto;  // doubled per retry, saturating
+  for (uint32_t i = 1; i < p.syn_tries && rto < kNever / 4; ++i) rto *= 2;
+  push_deadline(now + rto, Deadline::Kind::SynRetransmit, pi, p.generation);
+}
+
+/// The target's SYN-ACK to the replayed SYN.
+void Migrations::on_synack(uint32_t pi, const Segment& s, Nanos now) {
+  Pending& p = pendings_[pi];
+  Flow& f = flow_of(p);
+  const SegmentOptions& o = s.options();
+  MigrationRecord& rec = record_of(p);
+  rec.synack_at = now;
+  rec.new_options = o.values;
+  if ((f.opts & kOrigTs) && !o.values.timestamps) {
+    send_rst(f, p.target, p.cut);
+    finish(pi, Outcome::AbortedOptions, now);
+    return;
+  }
+  const SeqNumber isn = s.seq();
+  f.seq_delta = static_cast<uint32_t>(f.server_nxt - (isn + 1));
+  f.ts_delta = o.values.timestamps ? f.server_tsval - o.tsval : 0;
+  f.opts = static_cast<uint8_t>(f.opts & ~(kBackSack | kBackTs | kBackWs));
+  if ((f.opts & kOrigSack) && o.values.sack_permitted) f.opts |= kBackSack;
+  if ((f.opts & kOrigTs) && o.values.timestamps) f.opts |= kBackTs;
+  if ((f.opts & kOrigWs) && o.values.window_scale) {
+    f.opts |= kBackWs;
+    f.backend_ws = *o.values.window_scale;
+  } else {
+    f.backend_ws = kNoScale;
+  }
+  // Switch the flow to the target (its key is in place: it becomes the backend key).
+  const Endpoint old = p.old_backend;
+  s_.table.switch_backend(p.flow, old, p.target);
+  s_.table.cold(p.flow).backend_mss = o.values.mss;
+  p.target_key = false;
+  f.flags |= kMapped;
+  ++s_.table.cold(p.flow).migrations;
+  // The third ACK, in the target's numbers.
+  wire::TcpRepr ack;
+  ack.src_port = f.client_port;
+  ack.dst_port = p.target.port;
+  ack.seq = p.cut;
+  ack.ack = isn + 1;
+  ack.flags = flag::ACK;
+  const Mapping m = mapping_of(f);
+  ack.window = rescale_window(f.client_window, m.c2s_from, m.c2s_to);
+  if (f.opts & kBackTs) ack.timestamps = std::pair<uint32_t, uint32_t>{p.syn_tsval, o.tsval};
+  emit(ack, f.client_ip, p.target.ip.value);
+  rec.seq_delta = f.seq_delta;
+  rec.ts_delta = f.ts_delta;
+  finish(pi, Outcome::Completed, now);
+  if (s_.cfg.reset_old_backend) send_rst(f, old, f.server_ack);
+}
+
+/// Ends a migration: releases held packets (rewritten for the flow's backend
+/// now), records the outcome, frees the slot.
+void Migrations::finish(uint32_t pi, Outcome outcome, Nanos now) {
+  Pending& p = pendings_[pi];
+  const uint32_t fi = p.flow;
+  Flow& f = s_.table.flow(fi);
+  MigrationRecord& rec = record_of(p);
+  rec.outcome = outcome;
+  rec.finished_at = now;
+  if (outcome == Outcome::Completed) {
+    ++s_.counters.migrations_completed;
+  } else {
+    ++s_.counters.migrations_aborted;
+    if (p.target_key) {
+      s_.table.remove_key(fi, p.target);
+      p.target_key = false;
+    }
+    // A target that may hold a half-open connection is reset (seq = cut is
+    // its RCV.NXT once it got the SYN).
+    if (outcome == Outcome::AbortedTimeout || outcome == Outcome::AbortedServer) send_rst(f, p.target, p.cut);
+  }
+  s_.table.cold(fi).migration = kNone;
+  f.state = f.has(kEnded) ? FlowState::Closing : f.has(kSynAcked) ? FlowState::Established : FlowState::SynSent;
+  // Release what was held, in order.
+  const Mapping m = mapping_of(f);
+  for (const uint32_t b : p.held) {
+    std::vector<uint8_t>& buf = buffers_[b];
+    Segment held;
+    if (Segment::parse(buf, held) == Reason::Count && !held.options().malformed) {
+      rewrite_to_backend(held, m);
+      s_.sink->emit(buf, Direction::ClientToServer);
+    }
+    free_buffers_.push_back(b);
+  }
+  p.held.clear();
+  ++p.generation;
+  p.flow = kNone;
+  p.next_free = free_pending_;
+  free_pending_ = pi;
+  if (s_.observer != nullptr) s_.observer->on_finished(rec);
+  if (f.has(kEnded)) closing(fi, now);
+}
+
+// ---------------------------------------------------------------- packets the core keeps or makes
+
+Verdict Migrations::hold(Pending& p, std::span<const uint8_t> pkt, Nanos now) {
+  uint32_t b;
+  if (!free_buffers_.empty()) {
+    b = free_buffers_.back();
+    free_buffers_.pop_back();
+  } else {
+    b = static_cast<uint32_t>(buffers_.size());
+    buffers_.emplace_back();
+  }
+  buffers_[b].assign(pkt.begin(), pkt.end());
+  p.held.push_back(b);
+  MigrationRecord& rec = record_of(p);
+  ++rec.held;
+  if (rec.first_hold_at == kNever) rec.first_hold_at = now;
+  return {Action::Drop, Reason::Held};
+}
+
+/// While the cut is set, gives the current backend what a held client
+/// segment carries for it (rule 3): the bytes before the cut when the
+/// segment straddles it, else its acknowledgment as a pure ACK. Made in the
+/// client's view, then rewritten like any client packet of the flow.
+void Migrations::forward_before_cut(const Flow& f, const Segment& s, SeqNumber cut) {
+  const bool straddle = cut > s.seq();
+  wire::TcpRepr t;
+  t.src_port = f.client_port;
+  t.dst_port = f.service_port;
+  t.seq = straddle ? s.seq() : cut;
+  t.ack = s.ack();
+  t.flags = static_cast<uint8_t>(flag::ACK | (straddle ? flag::PSH : 0));
+  t.window = s.window();
+  const SegmentOptions& o = s.options();
+  if (o.values.timestamps) t.timestamps = std::pair<uint32_t, uint32_t>{o.tsval, o.tsecr};
+  if (straddle) t.payload = s.payload().first(static_cast<uint32_t>(cut - s.seq()));
+  const std::span<uint8_t> buf = build(t, f.client_ip, f.service_ip);
+  if (buf.empty()) return;
+  Segment out;
+  if (Segment::parse(buf, out) != Reason::Count) return;
+  if (f.has(kMapped)) rewrite_to_backend(out, mapping_of(f));
+  s_.sink->emit(buf, Direction::ClientToServer);
+}
+
+/// Writes IPv4 + `tcp` into the scratch buffer; empty if it does not fit.
+std::span<uint8_t> Migrations::build(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst) {
+  wire::Ipv4Repr ip;
+  ip.src = wire::Ipv4Address{src};
+  ip.dst = wire::Ipv4Address{dst};
+  ip.protocol = wire::ip_proto::tcp;
+  ip.ttl = s_.cfg.ttl;
+  const std::size_t l4 = tcp.buffer_len();
+  if (l4 > scratch_.size() - wire::Ipv4Repr::header_len()) return {};
+  ip.payload_len = static_cast<uint16_t>(l4);
+  const auto buf = std::span<uint8_t>(scratch_.data(), wire::Ipv4Repr::header_len() + l4);
+  auto seg = tcp.emit(buf.subspan(wire::Ipv4Repr::header_len()), ip.src, ip.dst);
+  auto hdr = ip.emit(buf);
+  if (!seg || !hdr) return {};
+  return buf;
+}
+
+void Migrations::emit(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst) {
+  if (const auto buf = build(tcp, src, dst); !buf.empty()) s_.sink->emit(buf, Direction::ClientToServer);
+}
+
+void Migrations::send_rst(const Flow& f, Endpoint to, SeqNumber seq) {
+  wire::TcpRepr rst;
+  rst.src_port = f.client_port;
+  rst.dst_port = to.port;
+  rst.seq = seq;
+  rst.flags = flag::RST;
+  emit(rst, f.client_ip, to.ip.value);
+  ++s_.counters.resets_sent;
+}
+
+// ---------------------------------------------------------------- deadlines
+
+void Migrations::push_deadline(Nanos at, Deadline::Kind kind, uint32_t index, uint32_t generation) {
+  heap_.push_back(Deadline{at, deadline_order_++, kind, index, generation});
+  std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+}
+
+bool Migrations::live(const Deadline& d) const {
+  switch (d.kind) {
+    case Deadline::Kind::Trigger:
+      return pendings_[d.index].generation == d.generation &&
+             s_.table.flow(pendings_[d.index].flow).state == FlowState::Armed;
+    case Deadline::Kind::SynRetransmit:
+      return pendings_[d.index].generation == d.generation &&
+             s_.table.flow(pendings_[d.index].flow).state == FlowState::Replaying;
+    case Deadline::Kind::Expire:
+      return s_.table.cold(d.index).generation == d.generation && !s_.table.flow(d.index).has(kFree);
+    case Deadline::Kind::RuleTrigger: return true;
+  }
+  return false;
+}
+
+void Migrations::prune() {
+  while (!heap_.empty() && !live(heap_.front())) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    heap_.pop_back();
+  }
+}
+
+void Migrations::poll(Nanos now) {
+  while (!heap_.empty() && heap_.front().at <= now) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    const Deadline d = heap_.back();
+    heap_.pop_back();
+    switch (d.kind) {
+      case Deadline::Kind::Trigger:
+        if (d.generation == pendings_[d.index].generation &&
+            s_.table.flow(pendings_[d.index].flow).state == FlowState::Armed) {
+          fire(d.index, d.at);
+        }
+        break;
+      case Deadline::Kind::SynRetransmit: {
+        const Pending& p = pendings_[d.index];
+        if (d.generation != p.generation || flow_of(p).state != FlowState::Replaying) break;
+        if (p.syn_tries > s_.cfg.replay_retries) {
+          finish(d.index, Outcome::AbortedTimeout, d.at);
+        } else {
+          send_syn(d.index, d.at);
+        }
+        break;
+      }
+      case Deadline::Kind::Expire: {
+        Flow& f = s_.table.flow(d.index);
+        if (d.generation != s_.table.cold(d.index).generation || f.has(kFree) || !f.has(kExpiring)) break;
+        if (migrating(f.state)) {
+          // A replay still runs: when it ends, finish() -> closing() schedules
+          // the expiry again.
+          f.flags &= static_cast<uint8_t>(~kExpiring);
+          break;
+        }
+        s_.table.release(d.index);
+        ++s_.counters.flows_expired;
+        break;
+      }
+      case Deadline::Kind::RuleTrigger: apply_rule(rules_[d.index], d.at); break;
+    }
+  }
+  prune();
+}
+
+}  // namespace tcpmig::core::detail

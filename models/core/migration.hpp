@@ -1,0 +1,161 @@
+// The migration state machine (rules 2-6 of migrator.hpp): requests and
+// service rules, triggers, the safe point, the replayed handshake, held
+// packets, completion and aborts, and every deadline of the core.
+//
+// Place in the layers: core (private). Migrator::process tracks each packet
+// (tracking.hpp) and, for a flow in a migrating state, hands it here: one
+// handler per state (client_* for client packets, target_* / backend_* for
+// server packets). Migrator::poll runs the deadlines. Packets go out through
+// the host's PacketSink; nothing here reads a clock or allocates per packet
+// (hold buffers, pending slots and the deadline heap are recycled).
+#pragma once
+
+#include <cstdint>
+#include <memory_resource>
+#include <span>
+#include <vector>
+
+#include "flow_table.hpp"
+#include "segment.hpp"
+#include "tracking.hpp"
+
+namespace tcpmig::core::detail {
+
+/// What the Migrator and its state machine share (owned by Migrator::Impl).
+struct Shared {
+  Shared(const Config& c, PacketSink& s)
+      : cfg(c),
+        sink(&s),
+        table(c.max_flows, c.table_memory != nullptr ? c.table_memory : std::pmr::new_delete_resource()) {}
+  Config cfg;                            ///< the core's configuration
+  PacketSink* sink;                      ///< where made and released packets go
+  MigrationObserver* observer = nullptr; ///< told about triggers and outcomes
+  Counters counters;                     ///< every counter of the core
+  std::vector<MigrationRecord> records;  ///< every migration, by id
+  FlowTable table;                       ///< the flows
+};
+
+/// Requests, pending migrations, hold buffers and deadlines.
+class Migrations {
+ public:
+  explicit Migrations(Shared& s) : s_(s), scratch_(65535) {}
+
+  // ---- requests (the Migrator's API)
+  /// A migration of flow `fi` (checked by the caller); returns its record id.
+  uint64_t request_flow(uint32_t fi, Endpoint target, const Trigger& trigger, Nanos now, bool wait_target);
+  /// A migration of every flow of `service`; returns the request number.
+  uint64_t request_service(Endpoint service, Endpoint target, const Trigger& trigger, Nanos now, bool wait_target);
+  /// Migrations waiting for `target` go on.
+  void target_ready(Endpoint target, Nanos now);
+
+  // ---- the flow's life (Migrator::process)
+  /// A connection starts on flow `fi` (new, or a reused tuple).
+  void opened(uint32_t fi, Nanos now);
+  /// The flow saw a FIN or a RST: a migration that has not replayed yet is
+  /// aborted; once both directions are finished, the flow expires later.
+  void closing(uint32_t fi, Nanos now);
+  /// `remote` is the target of flow fi's replay (an extra key of the flow).
+  [[nodiscard]] bool is_replay_target(uint32_t fi, Endpoint remote) const;
+  /// Flow fi is replaying its handshake to `remote` (which may be the service
+  /// address itself, a key of the flow anyway).
+  [[nodiscard]] bool replaying_to(uint32_t fi, Endpoint remote) const;
+
+  // ---- packets of a migrating flow, one handler per state
+  /// A tracked client packet `pkt` (not yet rewritten); returns `v`, or a
+  /// Drop when the packet is held or dropped.
+  Verdict on_client(uint32_t fi, std::span<const uint8_t> pkt, const Segment& s, const ClientStep& step, Verdict v,
+                    Nanos now);
+  /// After a client packet: count triggers and the safe point.
+  void after_client(uint32_t fi, Nanos now);
+  /// A packet from the target of a replay under way (consumed).
+  void on_target(uint32_t fi, const Segment& s, Nanos now);
+  /// After a packet from the flow's backend (`prev_nxt`: server_nxt before it).
+  void after_backend(uint32_t fi, SeqNumber prev_nxt, const Segment& s, Nanos now);
+
+  // ---- deadlines
+  /// Runs what is due at `now`.
+  void poll(Nanos now);
+  /// The earliest deadline, or kNever.
+  [[nodiscard]] Nanos next_deadline() const { return heap_.empty() ? kNever : heap_.front().at; }
+  /// Drops dead deadlines from the top, so next_deadline() is a real one.
+  void prune();
+
+ private:
+  /// A migration in progress (one per flow at most).
+  struct Pending {
+    uint32_t flow = kNone;     // flow slot
+    uint32_t record = 0;       // index in records
+    Endpoint target;           // where the flow goes
+    Endpoint old_backend;      // backend when the replay started
+    SafePoint safe = SafePoint::ClientData;  // resolved mode
+    bool wait_target = false;  // wait for target_ready()
+    bool cut_set = false;      // the cut is known
+    bool target_key = false;   // the target's key is in the index
+    SeqNumber cut;             // first client sequence number for the target
+    uint32_t syn_tsval = 0;    // TSval of the replayed SYN and third ACK: the client's at the cut,
+                               // so no held packet is older than the target's TS.Recent (PAWS)
+    uint32_t syn_tries = 0;    // SYNs sent
+    uint32_t generation = 0;   // bumped when the slot is reused
+    std::vector<uint32_t> held;  // hold buffers, in arrival order
+    uint32_t next_free = kNone;  // free-list link
+  };
+  /// One deadline; stale entries are skipped by their generation.
+  struct Deadline {
+    Nanos at;        // when
+    uint64_t order;  // insertion order: ties fire first-in first-out
+    enum class Kind : uint8_t { Trigger, SynRetransmit, Expire, RuleTrigger } kind;
+    uint32_t index;  // pending, flow or rule
+    uint32_t generation;  // of the pending or flow it was made for
+    bool operator>(const Deadline& o) const { return at != o.at ? at > o.at : order > o.order; }
+  };
+  /// A service-wide request.
+  struct Rule {
+    Endpoint service, target;  // which flows, where to
+    Trigger trigger;           // when
+    bool wait_target;          // wait for target_ready()
+    bool active;               // still applies to new flows (count triggers)
+    uint64_t request;          // its request number
+  };
+
+  // ---- starting and triggering
+  uint64_t begin(uint32_t fi, Endpoint target, const Trigger& trig, Nanos now, bool wait_target, uint64_t request);
+  void check_count(uint32_t pi, Nanos now);
+  void fire(uint32_t pi, Nanos now);
+  void try_safe_point(uint32_t pi, Nanos now);
+  void apply_rule(Rule rule, Nanos now);
+  // ---- one handler per state
+  Verdict client_waiting_safe_point(Pending& p, std::span<const uint8_t> pkt, const Segment& s,
+                                    const ClientStep& step, Verdict v, Nanos now);
+  Verdict client_replaying(Pending& p, std::span<const uint8_t> pkt, Verdict v, Nanos now);
+  // ---- the replay
+  void start_replay(uint32_t pi, Nanos now);
+  void send_syn(uint32_t pi, Nanos now);
+  void on_synack(uint32_t pi, const Segment& s, Nanos now);
+  void finish(uint32_t pi, Outcome outcome, Nanos now);
+  // ---- packets
+  Verdict hold(Pending& p, std::span<const uint8_t> pkt, Nanos now);
+  void forward_before_cut(const Flow& f, const Segment& s, SeqNumber cut);
+  std::span<uint8_t> build(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst);
+  void emit(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst);
+  void send_rst(const Flow& f, Endpoint to, SeqNumber seq);
+  // ---- helpers
+  void push_deadline(Nanos at, Deadline::Kind kind, uint32_t index, uint32_t generation);
+  [[nodiscard]] bool live(const Deadline& d) const;
+  [[nodiscard]] bool target_is_ready(const Endpoint& t) const;
+  MigrationRecord& record_of(const Pending& p) { return s_.records[p.record]; }
+  Flow& flow_of(const Pending& p) { return s_.table.flow(p.flow); }
+
+  Shared& s_;                                 // the core's state
+  std::vector<Pending> pendings_;             // by slot
+  uint32_t free_pending_ = kNone;             // first free slot
+  std::vector<std::vector<uint8_t>> buffers_; // hold buffers
+  std::vector<uint32_t> free_buffers_;        // unused hold buffers
+  std::vector<Deadline> heap_;                // min-heap by (at, order)
+  uint64_t deadline_order_ = 0;               // next Deadline::order
+  std::vector<Rule> rules_;                   // service requests, in request order
+  uint64_t requests_ = 0;                     // requests so far (flow and service)
+  std::vector<Endpoint> ready_;               // targets known to be up
+  std::vector<uint8_t> scratch_;              // packets the core makes (an IPv4 packet at most)
+};
+
+}  // namespace tcpmig::core::detail
