@@ -21,35 +21,59 @@ bool count_trigger(const Trigger& t) {
 
 // ---------------------------------------------------------------- requests
 
-uint64_t Migrations::request_flow(uint32_t fi, Endpoint target, const Trigger& trigger, Nanos now,
-                                  bool wait_target) {
-  const uint64_t id = begin(fi, target, trigger, now, wait_target, requests_++);
+wire::Result<uint64_t, Refusal> Migrations::request_flow(uint32_t fi, Endpoint target, const Trigger& trigger,
+                                                         Nanos now, bool wait_target) {
+  const Flow& f = s_.table.flow(fi);
+  if (!f.has(kSynAcked)) return Refusal::HandshakeIncomplete;
+  if (f.state == FlowState::Closing || f.has(kEnded)) return Refusal::Closing;
+  if (migrating(f.state)) {
+    // Compared with where the flow will be once the migrations before it are done.
+    const Pending& p = pendings_[s_.table.cold(fi).migration];
+    const Endpoint last = p.queue.empty() ? p.target : s_.records[p.queue.back().record].to;
+    if (last == target) return Refusal::SameBackend;
+    if (p.queue.size() >= s_.cfg.max_queued) return Refusal::QueueFull;
+  } else if (f.on(target)) {
+    return Refusal::SameBackend;
+  }
+  const uint64_t number = info_.size();
+  info_.emplace_back();
+  const uint32_t record = new_record(fi, target, trigger, number, now);
+  request(fi, record, wait_target, now);
   prune();
-  return id;
+  return uint64_t{record};
 }
 
 uint64_t Migrations::request_service(Endpoint service, Endpoint target, const Trigger& trigger, Nanos now,
                                      bool wait_target) {
-  const uint64_t request = requests_++;
-  const Rule rule{service, target, trigger, wait_target, count_trigger(trigger), request};
+  const uint64_t number = info_.size();
+  info_.emplace_back();
+  const Rule rule{service, target, trigger, wait_target, count_trigger(trigger), number};
   rules_.push_back(rule);
   if (trigger.kind == Trigger::Kind::AtTime && trigger.at > now) {
     push_deadline(trigger.at, Deadline::Kind::RuleTrigger, static_cast<uint32_t>(rules_.size() - 1), 0);
-    return request;
+    return number;
   }
   apply_rule(rule, now);
   prune();
-  return request;
+  return number;
 }
 
-/// Begins `rule` on every flow of its service present now.
-void Migrations::apply_rule(Rule rule, Nanos now) {  // a copy: begin() calls the observer
+/// `rule` reaches every flow of its service present now: each begins, or
+/// queues behind its pending migration; flows on the target or closing are
+/// left alone (and counted).
+void Migrations::apply_rule(Rule rule, Nanos now) {  // a copy: request() calls the observer
   FlowTable& t = s_.table;
   for (uint32_t i = 0; i < t.slots(); ++i) {
     const Flow& f = t.flow(i);
-    if (f.has(kFree) || migrating(f.state) || f.state == FlowState::Closing) continue;
-    if (!(f.service() == rule.service) || f.on(rule.target)) continue;
-    begin(i, rule.target, rule.trigger, now, rule.wait_target, rule.request);
+    if (f.has(kFree) || !(f.service() == rule.service)) continue;
+    RequestInfo& info = info_[rule.request];
+    if (f.state == FlowState::Closing) {
+      ++info.closing;
+    } else if (!migrating(f.state) && f.on(rule.target)) {
+      ++info.on_target;
+    } else {
+      request(i, new_record(i, rule.target, rule.trigger, rule.request, now), rule.wait_target, now);
+    }
   }
 }
 
@@ -74,13 +98,20 @@ bool Migrations::target_is_ready(const Endpoint& t) const {
 
 void Migrations::opened(uint32_t fi, Nanos now) {
   ++s_.counters.flows_created;
-  // Service rules with count triggers apply to new flows too: the first one.
+  // Service rules with count triggers apply to new flows too, in request
+  // order: the first begins, the others queue behind it. A new flow is on the
+  // service address: a rule back to it only makes sense behind another one.
   const Flow& f = s_.table.flow(fi);
+  bool any = false;
   for (std::size_t r = 0; r < rules_.size(); ++r) {
-    const Rule rule = rules_[r];  // a copy: begin() calls the observer
+    const Rule rule = rules_[r];  // a copy: request() calls the observer
     if (!rule.active || !(rule.service == f.service())) continue;
-    begin(fi, rule.target, rule.trigger, now, rule.wait_target, rule.request);
-    break;
+    if (!any && rule.target == f.service()) {
+      ++info_[rule.request].on_target;
+      continue;
+    }
+    any = true;
+    request(fi, new_record(fi, rule.target, rule.trigger, rule.request, now), rule.wait_target, now);
   }
 }
 
@@ -103,15 +134,73 @@ bool Migrations::is_replay_target(uint32_t fi, Endpoint remote) const {
   return p.target_key && p.target == remote;
 }
 
+uint32_t Migrations::queued(uint32_t fi) const {
+  const Flow& f = s_.table.flow(fi);
+  return migrating(f.state) ? static_cast<uint32_t>(pendings_[s_.table.cold(fi).migration].queue.size()) : 0;
+}
+
 bool Migrations::replaying_to(uint32_t fi, Endpoint remote) const {
   return s_.table.flow(fi).state == FlowState::Replaying && pendings_[s_.table.cold(fi).migration].target == remote;
 }
 
 // ---------------------------------------------------------------- starting and triggering
 
-uint64_t Migrations::begin(uint32_t fi, Endpoint target, const Trigger& trig, Nanos now, bool wait_target,
-                           uint64_t request) {
+/// The record of a request reaching flow `fi` (outcome Pending).
+uint32_t Migrations::new_record(uint32_t fi, Endpoint target, const Trigger& trig, uint64_t request, Nanos now) {
+  const Flow& f = s_.table.flow(fi);
+  MigrationRecord rec;
+  rec.id = s_.records.size();
+  rec.request = request;
+  rec.flow = f.key();
+  rec.from = f.backend();
+  rec.to = target;
+  rec.trigger = trig;
+  rec.requested_at = now;
+  s_.records.push_back(rec);
+  ++info_[request].records;
+  ++s_.counters.migrations_requested;
+  return static_cast<uint32_t>(rec.id);
+}
+
+/// A request reaches flow `fi`: it begins, or queues behind the pending one.
+void Migrations::request(uint32_t fi, uint32_t record, bool wait_target, Nanos now) {
+  const Flow& f = s_.table.flow(fi);
+  if (!migrating(f.state)) {
+    start(fi, record, wait_target, now);
+    return;
+  }
+  Pending& p = pendings_[s_.table.cold(fi).migration];
+  if (p.queue.size() >= s_.cfg.max_queued) {
+    end_unstarted(record, Outcome::Refused, Refusal::QueueFull, now);
+    return;
+  }
+  p.queue.push_back(Queued{record, wait_target});
+}
+
+/// A migration that never began ends: refused, or aborted for a closing flow.
+void Migrations::end_unstarted(uint32_t record, Outcome outcome, Refusal refusal, Nanos now) {
+  MigrationRecord& rec = s_.records[record];
+  rec.outcome = outcome;
+  rec.refusal = refusal;
+  rec.finished_at = now;
+  ++s_.counters.migrations_aborted;
+  if (s_.observer != nullptr) s_.observer->on_finished(rec);
+}
+
+/// Begins the migration of `record` on flow `fi` (not migrating): its
+/// trigger is armed, or fires at once.
+void Migrations::start(uint32_t fi, uint32_t record, bool wait_target, Nanos now) {
   Flow& f = s_.table.flow(fi);
+  MigrationRecord& rec = s_.records[record];
+  rec.from = f.backend();
+  if (f.state == FlowState::Closing || f.has(kEnded)) {
+    end_unstarted(record, Outcome::AbortedClosing, Refusal::Count, now);
+    return;
+  }
+  if (f.on(rec.to)) {  // rule 9: never a migration to where the flow is
+    end_unstarted(record, Outcome::Refused, Refusal::SameBackend, now);
+    return;
+  }
   uint32_t pi;
   if (free_pending_ != kNone) {
     pi = free_pending_;
@@ -122,27 +211,21 @@ uint64_t Migrations::begin(uint32_t fi, Endpoint target, const Trigger& trig, Na
   }
   Pending& p = pendings_[pi];
   const uint32_t gen = p.generation + 1;
-  std::vector<uint32_t> held = std::move(p.held);
+  std::vector<uint32_t> held = std::move(p.held);  // keep the storage
   held.clear();
+  std::vector<Queued> queue = std::move(p.queue);
+  queue.clear();
   p = Pending{};
   p.held = std::move(held);
+  p.queue = std::move(queue);
   p.generation = gen;
   p.flow = fi;
-  p.target = target;
+  p.record = record;
+  p.target = rec.to;
   p.wait_target = wait_target;
+  const Trigger trig = rec.trigger;
   p.safe = trig.safe_point != SafePoint::Auto ? trig.safe_point
                                               : (count_trigger(trig) ? SafePoint::ClientData : SafePoint::Quiescent);
-  p.record = static_cast<uint32_t>(s_.records.size());
-  MigrationRecord rec;
-  rec.id = s_.records.size();
-  rec.request = request;
-  rec.flow = f.key();
-  rec.from = f.backend();
-  rec.to = target;
-  rec.trigger = trig;
-  rec.requested_at = now;
-  s_.records.push_back(rec);
-  ++s_.counters.migrations_requested;
   s_.table.cold(fi).migration = pi;
   f.state = FlowState::Armed;
   switch (trig.kind) {
@@ -156,7 +239,19 @@ uint64_t Migrations::begin(uint32_t fi, Endpoint target, const Trigger& trig, Na
       break;
     default: check_count(pi, now); break;
   }
-  return rec.id;
+}
+
+/// The flow's migration ended: the first queued one begins (each that cannot
+/// ends at once, and the next is tried), the rest queue behind it.
+void Migrations::start_next(uint32_t fi, std::vector<Queued> queue, Nanos now) {
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    if (migrating(s_.table.flow(fi).state)) {
+      Pending& p = pendings_[s_.table.cold(fi).migration];
+      p.queue.insert(p.queue.end(), queue.begin() + static_cast<std::ptrdiff_t>(i), queue.end());
+      return;
+    }
+    start(fi, queue[i].record, queue[i].wait_target, now);
+  }
 }
 
 /// Count triggers: fire once the flow reached the count.
@@ -284,7 +379,22 @@ void Migrations::on_target(uint32_t fi, const Segment& s, Nanos now) {
     if (s.any(flag::ACK) && s.ack() == p.cut) finish(pi, Outcome::AbortedRst, now);
   } else if (s.only(flag::SYN | flag::ACK, flag::SYN | flag::ACK) && s.ack() == p.cut && !s.options().malformed) {
     on_synack(pi, s, now);
+  } else if (s.only(flag::SYN | flag::ACK, flag::ACK)) {
+    // A challenge ACK (RFC 5961 section 4): the target still holds a
+    // connection on this tuple (a lost RST when the flow left it). Its ACK is
+    // that connection's RCV.NXT: a RST there ends it (rule 9), and the SYN
+    // goes again at once, as a Linux client does after resetting.
+    send_rst(flow_of(p), p.target, s.ack());
+    ++record_of(p).target_resets;
+    ++s_.counters.target_resets;
+    if (p.syn_tries <= s_.cfg.replay_retries) send_syn(pi, now);
   }
+}
+
+void Migrations::former_backend_spoke(uint32_t fi, const Segment& s) {
+  if (!s_.cfg.reset_old_backend || !s.any(flag::ACK) || s.any(flag::RST)) return;
+  send_rst(s_.table.flow(fi), s.src(), s.ack());
+  ++s_.counters.stale_resets;
 }
 
 void Migrations::after_backend(uint32_t fi, SeqNumber prev_nxt, const Segment& s, Nanos now) {
@@ -343,7 +453,8 @@ void Migrations::send_syn(uint32_t pi, Nanos now) {
   ++s_.counters.syn_sent;
   Nanos rto = s_.cfg.replay_rto;  // doubled per retry, saturating
   for (uint32_t i = 1; i < p.syn_tries && rto < kNever / 4; ++i) rto *= 2;
-  push_deadline(now + rto, Deadline::Kind::SynRetransmit, pi, p.generation);
+  p.syn_due = now + rto;
+  push_deadline(p.syn_due, Deadline::Kind::SynRetransmit, pi, p.generation);
 }
 
 /// The target's SYN-ACK to the replayed SYN.
@@ -430,12 +541,15 @@ void Migrations::finish(uint32_t pi, Outcome outcome, Nanos now) {
     free_buffers_.push_back(b);
   }
   p.held.clear();
+  std::vector<Queued> queue = std::move(p.queue);
+  p.queue = {};
   ++p.generation;
   p.flow = kNone;
   p.next_free = free_pending_;
   free_pending_ = pi;
   if (s_.observer != nullptr) s_.observer->on_finished(rec);
-  if (f.has(kEnded)) closing(fi, now);
+  start_next(fi, std::move(queue), now);
+  if (s_.table.flow(fi).has(kEnded)) closing(fi, now);
 }
 
 // ---------------------------------------------------------------- packets the core keeps or makes
@@ -525,7 +639,7 @@ bool Migrations::live(const Deadline& d) const {
       return pendings_[d.index].generation == d.generation &&
              s_.table.flow(pendings_[d.index].flow).state == FlowState::Armed;
     case Deadline::Kind::SynRetransmit:
-      return pendings_[d.index].generation == d.generation &&
+      return pendings_[d.index].generation == d.generation && pendings_[d.index].syn_due == d.at &&
              s_.table.flow(pendings_[d.index].flow).state == FlowState::Replaying;
     case Deadline::Kind::Expire:
       return s_.table.cold(d.index).generation == d.generation && !s_.table.flow(d.index).has(kFree);
@@ -555,7 +669,7 @@ void Migrations::poll(Nanos now) {
         break;
       case Deadline::Kind::SynRetransmit: {
         const Pending& p = pendings_[d.index];
-        if (d.generation != p.generation || flow_of(p).state != FlowState::Replaying) break;
+        if (d.generation != p.generation || p.syn_due != d.at || flow_of(p).state != FlowState::Replaying) break;
         if (p.syn_tries > s_.cfg.replay_retries) {
           finish(d.index, Outcome::AbortedTimeout, d.at);
         } else {

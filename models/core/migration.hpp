@@ -41,12 +41,19 @@ class Migrations {
   explicit Migrations(Shared& s) : s_(s), scratch_(65535) {}
 
   // ---- requests (the Migrator's API)
-  /// A migration of flow `fi` (checked by the caller); returns its record id.
-  uint64_t request_flow(uint32_t fi, Endpoint target, const Trigger& trigger, Nanos now, bool wait_target);
+  /// A migration of the tracked flow `fi`: its record id, or why it is refused.
+  wire::Result<uint64_t, Refusal> request_flow(uint32_t fi, Endpoint target, const Trigger& trigger, Nanos now,
+                                               bool wait_target);
   /// A migration of every flow of `service`; returns the request number.
   uint64_t request_service(Endpoint service, Endpoint target, const Trigger& trigger, Nanos now, bool wait_target);
+  /// What request number `request` reached (zeros for an unknown number).
+  [[nodiscard]] RequestInfo request_info(uint64_t request) const {
+    return request < info_.size() ? info_[request] : RequestInfo{};
+  }
   /// Migrations waiting for `target` go on.
   void target_ready(Endpoint target, Nanos now);
+  /// Migrations queued behind flow fi's pending one.
+  [[nodiscard]] uint32_t queued(uint32_t fi) const;
 
   // ---- the flow's life (Migrator::process)
   /// A connection starts on flow `fi` (new, or a reused tuple).
@@ -71,6 +78,9 @@ class Migrations {
   void on_target(uint32_t fi, const Segment& s, Nanos now);
   /// After a packet from the flow's backend (`prev_nxt`: server_nxt before it).
   void after_backend(uint32_t fi, SeqNumber prev_nxt, const Segment& s, Nanos now);
+  /// A packet from a former backend of flow fi (dropped by the caller): its
+  /// connection is reset when it carries an ACK (rule 9).
+  void former_backend_spoke(uint32_t fi, const Segment& s);
 
   // ---- deadlines
   /// Runs what is due at `now`.
@@ -81,6 +91,11 @@ class Migrations {
   void prune();
 
  private:
+  /// A request waiting for the flow's pending migration to end.
+  struct Queued {
+    uint32_t record;   // its record (outcome Pending)
+    bool wait_target;  // wait for target_ready()
+  };
   /// A migration in progress (one per flow at most).
   struct Pending {
     uint32_t flow = kNone;     // flow slot
@@ -96,7 +111,9 @@ class Migrations {
                                // so no held packet is older than the target's TS.Recent (PAWS)
     uint32_t syn_tries = 0;    // SYNs sent
     uint32_t generation = 0;   // bumped when the slot is reused
+    Nanos syn_due = kNever;    // when the last SYN's retransmission is due (older deadlines are stale)
     std::vector<uint32_t> held;  // hold buffers, in arrival order
+    std::vector<Queued> queue;   // migrations of the flow waiting behind this one, in request order
     uint32_t next_free = kNone;  // free-list link
   };
   /// One deadline; stale entries are skipped by their generation.
@@ -118,7 +135,11 @@ class Migrations {
   };
 
   // ---- starting and triggering
-  uint64_t begin(uint32_t fi, Endpoint target, const Trigger& trig, Nanos now, bool wait_target, uint64_t request);
+  uint32_t new_record(uint32_t fi, Endpoint target, const Trigger& trig, uint64_t request, Nanos now);
+  void request(uint32_t fi, uint32_t record, bool wait_target, Nanos now);
+  void start(uint32_t fi, uint32_t record, bool wait_target, Nanos now);
+  void end_unstarted(uint32_t record, Outcome outcome, Refusal refusal, Nanos now);
+  void start_next(uint32_t fi, std::vector<Queued> queue, Nanos now);
   void check_count(uint32_t pi, Nanos now);
   void fire(uint32_t pi, Nanos now);
   void try_safe_point(uint32_t pi, Nanos now);
@@ -153,7 +174,7 @@ class Migrations {
   std::vector<Deadline> heap_;                // min-heap by (at, order)
   uint64_t deadline_order_ = 0;               // next Deadline::order
   std::vector<Rule> rules_;                   // service requests, in request order
-  uint64_t requests_ = 0;                     // requests so far (flow and service)
+  std::vector<RequestInfo> info_;             // by request number (flow and service requests)
   std::vector<Endpoint> ready_;               // targets known to be up
   std::vector<uint8_t> scratch_;              // packets the core makes (an IPv4 packet at most)
 };

@@ -61,7 +61,10 @@ Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos no
     return migrations.is_replay_target(i, s.src());
   });
   if (fi != kNone) return server_packet(fi, s, now);
-  if (table().find_former(s.dst(), s.src()) != kNone) return drop(Reason::StaleBackend);
+  if (const uint32_t former = table().find_former(s.dst(), s.src()); former != kNone) {
+    migrations.former_backend_spoke(former, s);
+    return drop(Reason::StaleBackend);
+  }
   return pass(malformed ? Reason::Malformed : Reason::UnknownFlow);
 }
 
@@ -102,7 +105,10 @@ Verdict Migrator::Impl::server_packet(uint32_t fi, Segment& s, Nanos now) {
     migrations.on_target(fi, s, now);
     return drop(Reason::ReplayHandshake);
   }
-  if (!f.on(s.src())) return drop(Reason::StaleBackend);
+  if (!f.on(s.src())) {  // the service address, a former backend of the flow
+    migrations.former_backend_spoke(fi, s);
+    return drop(Reason::StaleBackend);
+  }
   if (s.options().malformed) return f.has(detail::kMapped) ? drop(Reason::MalformedMigrated) : pass(Reason::Malformed);
   if (s.only(flag::SYN | flag::ACK, flag::SYN | flag::ACK) && !f.has(detail::kSynAcked | detail::kMapped)) {
     detail::record_server_synack(f, table().cold(fi), s);  // the first server's SYN-ACK: what it accepted
@@ -182,22 +188,19 @@ void Migrator::poll(Nanos now) { impl_->migrations.poll(now); }
 
 Nanos Migrator::next_deadline() const { return impl_->migrations.next_deadline(); }
 
-wire::Result<uint64_t> Migrator::migrate_flow(const FlowKey& flow, Endpoint target, Trigger trigger, Nanos now,
-                                              bool wait_for_target) {
-  Impl& m = *impl_;
-  const uint32_t fi = m.table().find_by_service(flow.client, flow.service);
-  if (fi == kNone) return wire::Error::Unsupported;
-  const Flow& f = m.table().flow(fi);
-  if (detail::migrating(f.state) || f.state == FlowState::Closing || !f.has(detail::kSynAcked) || f.on(target)) {
-    return wire::Error::Unsupported;
-  }
-  return m.migrations.request_flow(fi, target, trigger, now, wait_for_target);
+wire::Result<uint64_t, Refusal> Migrator::migrate_flow(const FlowKey& flow, Endpoint target, Trigger trigger,
+                                                       Nanos now, bool wait_for_target) {
+  const uint32_t fi = impl_->table().find_by_service(flow.client, flow.service);
+  if (fi == kNone) return Refusal::UnknownFlow;
+  return impl_->migrations.request_flow(fi, target, trigger, now, wait_for_target);
 }
 
 uint64_t Migrator::migrate_service(Endpoint service, Endpoint target, Trigger trigger, Nanos now,
                                    bool wait_for_target) {
   return impl_->migrations.request_service(service, target, trigger, now, wait_for_target);
 }
+
+RequestInfo Migrator::request_info(uint64_t request) const { return impl_->migrations.request_info(request); }
 
 void Migrator::target_ready(Endpoint target, Nanos now) { impl_->migrations.target_ready(target, now); }
 
@@ -217,6 +220,7 @@ std::optional<FlowStatus> Migrator::status(const FlowKey& flow) const {
   s.client_bytes = f.has(detail::kSynAcked) ? uint64_t{static_cast<uint32_t>(f.client_nxt - c.client_isn) - 1} : 0;
   s.requests = f.requests;
   s.segments = f.segments;
+  s.queued = impl_->migrations.queued(fi);
   return s;
 }
 

@@ -24,7 +24,10 @@ constexpr std::array<const char*, count_of<FlowState>()> kFlowStateNames{
 };
 constexpr std::array<const char*, count_of<Outcome>()> kOutcomeNames{
     "pending",         "completed",      "aborted-rst",   "aborted-timeout",
-    "aborted-options", "aborted-closing", "aborted-table", "aborted-server",
+    "aborted-options", "aborted-closing", "aborted-table", "aborted-server", "refused",
+};
+constexpr std::array<const char*, count_of<Refusal>()> kRefusalNames{
+    "unknown-flow", "handshake-incomplete", "closing", "same-backend", "queue-full",
 };
 
 template <class Enum, std::size_t N>
@@ -64,6 +67,7 @@ void append_duration(std::string& out, Nanos ns) {
 const char* reason_name(Reason r) { return name_in(kReasonNames, r); }
 const char* flow_state_name(FlowState s) { return name_in(kFlowStateNames, s); }
 const char* outcome_name(Outcome o) { return name_in(kOutcomeNames, o); }
+const char* refusal_name(Refusal r) { return name_in(kRefusalNames, r); }
 
 std::string endpoint_text(const Endpoint& e) { return wire::to_string(e.ip) + ":" + std::to_string(e.port); }
 

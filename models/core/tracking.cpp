@@ -67,7 +67,7 @@ ClientStep track_client(Flow& f, const Segment& s) {
   step.new_data = s.payload_len() > 0 && end > step.prev_nxt;
   const SegmentOptions& o = s.options();
   if (o.values.timestamps && ts_not_older(o.tsval, f.client_tsval)) f.client_tsval = o.tsval;
-  if (end > f.client_nxt) f.client_nxt = end;
+  if (s.seq_len() > 0 && end > f.client_nxt) f.client_nxt = end;
   if (s.any(flag::ACK) && f.has(kSynAcked) && s.ack() > f.client_ack) f.client_ack = s.ack();
   if (!s.any(flag::SYN)) f.client_window = s.window();
   if (step.new_data) {
@@ -83,7 +83,7 @@ ClientStep track_client(Flow& f, const Segment& s) {
 SeqNumber track_server(Flow& f, const Segment& s) {
   const SeqNumber prev = f.server_nxt;
   const SeqNumber end = s.seq() + f.seq_delta + s.seq_len();
-  if (end > f.server_nxt) f.server_nxt = end;
+  if (s.seq_len() > 0 && end > f.server_nxt) f.server_nxt = end;
   if (s.payload_len() > 0) f.flags |= kServerSpoke;
   if (s.any(flag::ACK) && s.ack() > f.server_ack) f.server_ack = s.ack();
   const SegmentOptions& o = s.options();

@@ -4,6 +4,11 @@
 // Place in the layers: core (private). Called by Migrator::process for every
 // packet of a tracked flow, before the migration state machine looks at it.
 // Rules:
+// - Only a segment that occupies sequence space (data, SYN or FIN) moves the
+//   highest sequence number of its sender: a pure ACK's sequence number says
+//   where its sender is, not what it sent, and after an upstream loss it is
+//   ahead of what the gateway saw (the retransmission must still count as new
+//   data: a request, and possibly the cut).
 // - Acknowledgments and TSvals only move forward (wrap-aware, RFC 7323 5.3
 //   for TSvals): a reordered old segment does not pull them back.
 // - Client data is *new* when it ends beyond every byte the client sent

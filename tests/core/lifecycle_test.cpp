@@ -66,24 +66,30 @@ TEST_CASE("FIN and RST of a migrated flow make it Closing too (rule 8)") {
   CHECK(lab.m.flow_count() == 0);
 }
 
-TEST_CASE("migrate_flow refuses unknown, closing and already migrating flows (Error::Unsupported)") {
+TEST_CASE("migrate_flow refuses unknown and closing flows, each with its own refusal; a busy flow queues (rule 2)") {
   Lab lab;
   auto r = lab.m.migrate_flow(kFlow, kS2, Trigger::now(), lab.now);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error() == wire::Error::Unsupported);
-  lab.established();
+  CHECK(r.error() == core::Refusal::UnknownFlow);
+  REQUIRE(lab.c2s(client_syn()).v.action == Action::Pass);
+  r = lab.m.migrate_flow(kFlow, kS2, Trigger::now(), lab.now);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error() == core::Refusal::HandshakeIncomplete);
+  REQUIRE(lab.s2c(server_synack()).v.action == Action::Pass);
+  lab.exchange();
   REQUIRE(lab.m.migrate_flow(kFlow, kS2, Trigger::after_requests(3), lab.now).ok());
   r = lab.m.migrate_flow(kFlow, kS3, Trigger::now(), lab.now);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error() == wire::Error::Unsupported);
-  CHECK(lab.m.records().size() == 1);
+  REQUIRE(r.ok());  // queued behind the first
+  CHECK(lab.m.records().size() == 2);
+  CHECK(lab.m.records()[1].outcome == core::Outcome::Pending);
+  CHECK(lab.status().queued == 1);
 
   Lab closing;
   closing.established();
   CHECK(closing.c2s(with_ts(seg(flag::ACK | flag::FIN, 1101, 5201), 104, 7001)).v.action == Action::Pass);
   r = closing.m.migrate_flow(kFlow, kS2, Trigger::now(), closing.now);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error() == wire::Error::Unsupported);
+  CHECK(r.error() == core::Refusal::Closing);
   CHECK(closing.m.records().empty());
   CHECK(closing.m.counters().migrations_requested == 0);
 }

@@ -84,10 +84,16 @@ TEST_CASE("steady-state rewriting after S1 -> S2 (rule 5)") {
        [](const Lab& lab, const Result& r) {
          check_packet(r.out, kService, kClient, with_ts(seg(flag::ACK | flag::FIN, 5201, 1101), kS2Ts + 2 + tsd(lab), 103));
        }},
-      // Rule 5: packets from a former backend (S1) are dropped.
+      // Rule 5: packets from a former backend (S1) are dropped; rule 9: one
+      // that carries an ACK is answered with a RST at that ACK.
       {"S1 data after the migration",
        [](const Lab&) { return packet(kService, kClient, with_ts(seg(flag::ACK | flag::PSH, 5201, 1101, 10), 7002, 103)); },
-       S2C, Action::Drop, Reason::StaleBackend},
+       S2C, Action::Drop, Reason::StaleBackend, nullptr,
+       [](const Lab&, std::span<const Emitted> out) {
+         REQUIRE(out.size() == 1);
+         check_packet(out[0].bytes, kClient, kService, with_window(seg(flag::RST, 1101, 0), 0));
+         CHECK(out[0].d.ttl == Lab::config().ttl);
+       }},
       {"S1 RST after the migration",
        [](const Lab&) { return packet(kService, kClient, seg(flag::RST, 5201, 0)); }, S2C, Action::Drop,
        Reason::StaleBackend},

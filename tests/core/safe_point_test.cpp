@@ -98,12 +98,16 @@ TEST_CASE("the old server sends new data during the replay: the migration aborts
   CHECK(lab.s2c(lab.target_synack(kS2, kS2Isn, kS2Ts), kS2).v.reason == Reason::UnknownFlow);
 }
 
-TEST_CASE("migrating a flow to the backend it is on is refused") {
+TEST_CASE("migrating a flow to the backend it is on is refused (same-backend, rule 9)") {
   Lab lab;
   lab.established();
-  CHECK_FALSE(lab.m.migrate_flow(kFlow, kService, Trigger::now(), lab.now).ok());
+  auto r = lab.m.migrate_flow(kFlow, kService, Trigger::now(), lab.now);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error() == core::Refusal::SameBackend);
   lab.migrate_now(kS2, kS2Isn, kS2Ts);
-  CHECK_FALSE(lab.m.migrate_flow(kFlow, kS2, Trigger::now(), lab.now).ok());
+  r = lab.m.migrate_flow(kFlow, kS2, Trigger::now(), lab.now);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error() == core::Refusal::SameBackend);
   CHECK(lab.m.migrate_flow(kFlow, kService, Trigger::now(), lab.now).ok());
 }
 

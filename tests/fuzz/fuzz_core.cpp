@@ -12,7 +12,9 @@
 //     with a bad checksum may come out with it);
 //   - after poll(now), next_deadline() > now; flow_count() <= max_flows;
 //   - records: ids increase; finished records have finished_at; the counters of
-//     completed and aborted migrations match the records.
+//     completed and aborted migrations match the records;
+//   - rule 9: every RST the core sends goes to an endpoint that is not the
+//     flow's backend once the call that sent it returns.
 //
 // Program (one operation byte, op % 10, then its arguments; missing bytes read 0):
 //   0 raw packet    dir, fix-checksums, len, bytes[len]
@@ -23,7 +25,8 @@
 //   5 migrate_service service, target, trigger, count, safe point
 //   6 time          mode (bit0: jump to next_deadline; bits1-2: scale), dt16; then poll
 //   7 target_ready  target
-//   8 answer a replayed SYN  index, kind (0 SYN-ACK, 1 RST, 2 wrong ack, 3 chosen options), isn32, options
+//   8 answer a replayed SYN  index, kind (0 SYN-ACK, 1 RST, 2 wrong ack, 3 chosen options,
+//                            4 challenge ACK), isn32, options
 //   9 queries       status of every flow, records
 //
 // Build: cmake -DCMAKE_CXX_COMPILER=clang++ -DTCPMIG_FUZZ=ON, target fuzz_core.
@@ -163,6 +166,9 @@ class Harness final : public core::PacketSink {
     }
     auto repr = wire::TcpRepr::parse(*seg, ip->src(), ip->dst());
     require(repr.ok());
+    if ((repr->flags & wire::tcp_flag::RST) != 0) {
+      resets_.push_back({{ip->src(), repr->src_port}, {ip->dst(), repr->dst_port}});
+    }
     if ((repr->flags & (wire::tcp_flag::SYN | wire::tcp_flag::ACK)) == wire::tcp_flag::SYN) {
       Replay r;
       r.from = {ip->src(), repr->src_port};
@@ -190,6 +196,7 @@ class Harness final : public core::PacketSink {
         default: op_query(); break;
       }
       check_global();
+      check_resets();
     }
     op_query();
   }
@@ -400,7 +407,7 @@ class Harness final : public core::PacketSink {
 
   void op_answer(Reader& in) {
     const std::uint8_t index = in.u8();
-    const std::uint8_t kind = in.u8() % 4;
+    const std::uint8_t kind = in.u8() % 5;
     const std::uint32_t isn = in.u32();
     const std::uint8_t mask = in.u8();
     if (replays_.empty()) return;
@@ -412,6 +419,9 @@ class Harness final : public core::PacketSink {
     if (kind == 1) {
       t.flags = wire::tcp_flag::RST | wire::tcp_flag::ACK;
       t.seq = SeqNumber{0};
+    } else if (kind == 4) {  // from a connection the target still holds on the tuple
+      t.flags = wire::tcp_flag::ACK;
+      t.ack = SeqNumber{isn ^ (std::uint32_t{mask} << 8)};
     } else {
       t.flags = wire::tcp_flag::SYN | wire::tcp_flag::ACK;
       if (kind == 2) t.ack = SeqNumber{r.seq + 1 + mask};
@@ -451,6 +461,17 @@ class Harness final : public core::PacketSink {
 
   void check_global() { require(mig_.flow_count() <= config().max_flows); }
 
+  /// Rule 9: no RST sent by the last operation hits the connection carrying its flow.
+  void check_resets() {
+    for (const auto& [from, to] : resets_) {
+      for (std::size_t k = 0; k < kClients; ++k) {
+        if (!(client_of(k) == from)) continue;
+        if (const auto st = mig_.status(key_of(k))) require(!(st->backend == to));
+      }
+    }
+    resets_.clear();
+  }
+
   core::Migrator mig_;
   core::Nanos now_ = 1'000'000'000;
   std::uint64_t calls_ = 0;
@@ -458,6 +479,7 @@ class Harness final : public core::PacketSink {
   bool current_bad_ = false;    ///< the packet in process() has a bad checksum and was not emitted yet
   std::array<FlowModel, kClients> model_{};
   std::vector<Replay> replays_;
+  std::vector<std::pair<Endpoint, Endpoint>> resets_;  ///< (from, to) of RSTs emitted since the last check
   std::array<std::uint8_t, 70000> buf_{};
   std::array<std::uint8_t, 128> pattern_{};
 };

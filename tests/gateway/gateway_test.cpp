@@ -18,6 +18,8 @@
 #include "tcpmig/net/network.hpp"
 #include "tcpmig/sim/trace.hpp"
 #include "tcpmig/tcp/stack.hpp"
+#include "tcpmig/wire/ethernet.hpp"
+#include "tcpmig/wire/tcp.hpp"
 #include "../test_output.hpp"
 
 namespace {
@@ -451,4 +453,124 @@ TEST_CASE("pcaps of a migration are written for every interface") {
   lab.net.close_pcaps();
   CHECK(lab.net.pcap_error().empty());
   CHECK(apps.client->responses().size() == 10);
+}
+
+namespace {
+
+/// The TCP segment an Ethernet frame carries, if any.
+wire::Result<wire::ConstTcpSegment> tcp_in(std::span<const uint8_t> frame) {
+  auto eth = wire::ConstEthernetFrame::check(frame);
+  if (!eth) return eth.error();
+  auto ip4 = wire::ConstIpv4Packet::check(eth->payload());
+  if (!ip4) return ip4.error();
+  if (ip4->protocol() != wire::ip_proto::tcp) return wire::Error::Unsupported;
+  return wire::ConstTcpSegment::check(ip4->payload());
+}
+
+/// Drops the first TCP RST the interface receives (the gateway's RST to the
+/// old server, lost on the way).
+class DropFirstRst final : public net::ErrorModel {
+ public:
+  bool corrupt(uint64_t, std::span<const uint8_t> frame) override {
+    if (dropped_) return false;
+    auto seg = tcp_in(frame);
+    if (!seg || !seg->has_flags(wire::tcp_flag::RST)) return false;
+    dropped_ = true;
+    return true;
+  }
+  bool dropped() const { return dropped_; }
+
+ private:
+  bool dropped_ = false;
+};
+
+/// Drops the first frame the interface receives whose TCP payload is `text`.
+class DropPayload final : public net::ErrorModel {
+ public:
+  explicit DropPayload(std::string text) : text_(std::move(text)) {}
+  bool corrupt(uint64_t, std::span<const uint8_t> frame) override {
+    if (dropped_) return false;
+    auto seg = tcp_in(frame);
+    if (!seg) return false;
+    const auto p = seg->payload();
+    if (std::string(p.begin(), p.end()).find(text_) == std::string::npos) return false;
+    dropped_ = true;
+    return true;
+  }
+  bool dropped() const { return dropped_; }
+
+ private:
+  std::string text_;
+  bool dropped_ = false;
+};
+
+/// The replies a client got, in order, by server number (1, 2, 3).
+std::vector<int> servers_of(const std::vector<std::string>& responses) {
+  std::vector<int> out;
+  for (const std::string& r : responses) out.push_back(r.back() - '0');
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("rule 9: a return migration completes after the RST to the old server was lost, with and without loss") {
+  // S1 -> S2 after 3 requests, queued behind it S2 -> S1 after 6, both
+  // requested at the start. The gateway's RST to S1 is lost, so S1 still
+  // holds the connection when the flow comes back: its challenge ACK gives
+  // the gateway the sequence number of a valid RST, and the SYN goes again.
+  // Before: the challenge ACK was swallowed, the replay timed out and the
+  // client stalled for seconds (or the flow stayed on S2).
+  for (const double loss : {0.0, 0.02}) {
+    for (const uint64_t seed : {1, 2, 3, 4, 5}) {
+      if (loss == 0 && seed > 1) continue;
+      CAPTURE(loss);
+      CAPTURE(seed);
+      Lab lab(seed, loss);
+      DropFirstRst lose_rst;
+      lab.server1->interface(0).set_error_model(&lose_rst);
+      RequestPair apps(lab, 9, 100_ms);
+      lab.migrate(core::Trigger::after_requests(3), "10.0.2.20");
+      lab.migrate(core::Trigger::after_requests(6), "10.0.2.10");
+      lab.sim.run();
+      CHECK(lose_rst.dropped());
+      REQUIRE(apps.client->responses().size() == 9);
+      CHECK(servers_of(apps.client->responses()) == std::vector<int>{1, 1, 1, 2, 2, 2, 1, 1, 1});
+      CHECK(apps.client->close_reason() == tcp::CloseReason::Normal);
+      const auto& recs = lab.gw->migrator().records();
+      REQUIRE(recs.size() == 2);
+      CHECK(recs[0].outcome == core::Outcome::Completed);
+      CHECK(recs[1].outcome == core::Outcome::Completed);
+      CHECK(recs[1].requested_at == recs[0].requested_at);  // both reached the flow when it opened
+      // The stale connection was cleared by a RST at its own ACK, not by timeouts.
+      CHECK(recs[1].target_resets >= 1);
+      CHECK(recs[1].client_stall() < 1'000'000'000);
+      CHECK(apps.servers[0]->connections() == 2);
+    }
+  }
+}
+
+TEST_CASE("rule 9: a request lost before the gateway is still counted; the cut stays at request 3") {
+  // Request 3 ("Hi, I'm Client2", counted from 0) is lost on the client's
+  // link. It carried the only acknowledgment of reply 2, so server 1
+  // retransmits reply 2 and the client answers with a duplicate ACK whose
+  // seq is past the lost request, before its own retransmission. Before:
+  // that pure ACK made the retransmitted request look old, it was not
+  // counted, and the cut came one request late (3 replies from server 1).
+  for (const double loss : {0.0, 0.02}) {
+    for (const uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8}) {
+      if (loss == 0 && seed > 1) continue;
+      CAPTURE(loss);
+      CAPTURE(seed);
+      Lab lab(seed, loss);
+      DropPayload lose("Hi, I'm Client2");
+      lab.gw->interface(0).set_error_model(&lose);
+      RequestPair apps(lab, 10, 0_ms);  // each request at once: it acknowledges the reply
+      lab.migrate(core::Trigger::after_requests(2), "10.0.2.20");
+      lab.sim.run();
+      CHECK(lose.dropped());
+      REQUIRE(apps.client->responses().size() == 10);
+      CHECK(servers_of(apps.client->responses()) == std::vector<int>{1, 1, 2, 2, 2, 2, 2, 2, 2, 2});
+      CHECK(lab.gw->migrator().records().at(0).outcome == core::Outcome::Completed);
+    }
+  }
 }

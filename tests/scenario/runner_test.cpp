@@ -152,7 +152,8 @@ TEST_CASE("a host added at a time, client instances, a refused flow request, fai
   CHECK(r.apps[5].name == "to-nowhere");
   // Failures: the refused flow request, and the client whose server does not exist.
   REQUIRE(r.failures.size() == 2);
-  CHECK(r.failures[0] == "migration lost was refused by the gateway (flow not tracked); expected completed");
+  CHECK(r.refused[0].reason == core::Refusal::UnknownFlow);
+  CHECK(r.failures[0] == "migration lost was refused by the gateway (unknown-flow); expected completed");
   CHECK(r.failures[1].find("request-client to-nowhere got 0 of 1 expected responses") == 0);
   CHECK(out.find("expectation failed: migration lost") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(std::string(std::getenv("TCPMIG_TEST_OUT") ? std::getenv("TCPMIG_TEST_OUT")

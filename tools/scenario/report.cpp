@@ -36,18 +36,22 @@ std::string closed_text(tcp::CloseReason r) { return std::string("closed (") + t
 
 void print_record(std::FILE* out, const MigrationRow& row) {
   const core::MigrationRecord& r = row.record;
-  std::fprintf(out, "%s #%" PRIu64 "%s%s: client %s -> %s, moved %s -> %s: %s\n", row.gateway.c_str(), r.id,
+  const std::string refusal =
+      r.outcome == core::Outcome::Refused ? std::string(" (") + core::refusal_name(r.refusal) + ")" : std::string();
+  std::fprintf(out, "%s #%" PRIu64 "%s%s: client %s -> %s, moved %s -> %s: %s%s\n", row.gateway.c_str(), r.id,
                row.migration.empty() ? "" : " ", row.migration.c_str(), core::endpoint_text(r.flow.client).c_str(),
                core::endpoint_text(r.flow.service).c_str(), core::endpoint_text(r.from).c_str(),
-               core::endpoint_text(r.to).c_str(), core::outcome_name(r.outcome));
+               core::endpoint_text(r.to).c_str(), core::outcome_name(r.outcome), refusal.c_str());
   std::fprintf(out, "  trigger %s; triggered at %s, safe point after %s ms, replay RTT %s ms, finished at %s\n",
                core::trigger_text(r.trigger).c_str(), at_text(r.triggered_at).c_str(),
                span_ms(r.triggered_at, r.safe_point_at).c_str(), format_ms(r.replay_rtt()).c_str(),
                at_text(r.finished_at).c_str());
-  std::fprintf(out, "  SYNs sent %u, packets held %u (%u dropped), client-visible stall %s ms, seq delta %u, ts delta %u\n",
+  const std::string resets =
+      r.target_resets == 0 ? std::string() : ", stale target connection reset " + std::to_string(r.target_resets) + "x";
+  std::fprintf(out, "  SYNs sent %u, packets held %u (%u dropped), client-visible stall %s ms, seq delta %u, ts delta %u%s\n",
                r.syn_sent, r.held, r.hold_dropped,
                r.finished_at == core::kNever && r.first_hold_at != core::kNever ? "-" : format_ms(r.client_stall()).c_str(),
-               r.seq_delta, r.ts_delta);
+               r.seq_delta, r.ts_delta, resets.c_str());
   std::fprintf(out, "  options: client [%s], old [%s], new [%s]\n", core::options_text(r.client_options).c_str(),
                core::options_text(r.old_options).c_str(), core::options_text(r.new_options).c_str());
 }
@@ -63,7 +67,7 @@ std::string min_median_max(std::vector<int64_t> v) {
 void print_aggregate(std::FILE* out, const std::vector<MigrationRow>& rows) {
   std::fprintf(out, "... %zu more; all %zu migrations:\n", rows.size() - kFirstShown, rows.size());
   std::string outcomes;
-  for (int o = 0; o <= static_cast<int>(core::Outcome::AbortedTable); ++o) {
+  for (int o = 0; o < static_cast<int>(core::Outcome::Count); ++o) {
     const auto oc = static_cast<core::Outcome>(o);
     const auto n = std::count_if(rows.begin(), rows.end(), [&](const MigrationRow& r) { return r.record.outcome == oc; });
     if (n == 0) continue;
@@ -181,8 +185,8 @@ void print_summary(std::FILE* out, const Scenario& s, const RunResults& r, bool 
   for (std::size_t i = 0; i < r.migrations.size() && (!many || i < kFirstShown); ++i) print_record(out, r.migrations[i]);
   if (many) print_aggregate(out, r.migrations);
   for (const RefusedRequest& q : r.refused) {
-    std::fprintf(out, "migration %s: refused at %s (flow not tracked or busy)\n", q.migration.c_str(),
-                 at_text(q.at.ns()).c_str());
+    std::fprintf(out, "migration %s: refused at %s (%s)\n", q.migration.c_str(), at_text(q.at.ns()).c_str(),
+                 core::refusal_name(q.reason));
   }
   for (const GatewayResult& g : r.gateways) print_counters(out, g);
   if (!quiet && !r.apps.empty()) {
@@ -258,6 +262,12 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
     w.value(safe_point_name(m.trigger.safe_point));
     w.key("outcome");
     w.value(core::outcome_name(m.outcome));
+    w.key("refusal");
+    if (m.outcome == core::Outcome::Refused) {
+      w.value(core::refusal_name(m.refusal));
+    } else {
+      w.null();
+    }
     json_time(w, "requested_at_ns", m.requested_at);
     json_time(w, "triggered_at_ns", m.triggered_at);
     json_time(w, "safe_point_at_ns", m.safe_point_at);
@@ -270,6 +280,8 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
                                         : m.client_stall());
     w.key("syn_sent");
     w.value(m.syn_sent);
+    w.key("target_resets");
+    w.value(m.target_resets);
     w.key("held");
     w.value(m.held);
     w.key("hold_dropped");
@@ -294,6 +306,8 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
     w.key("migration");
     w.value(q.migration);
     json_time(w, "at_ns", q.at.ns());
+    w.key("reason");
+    w.value(std::string_view(core::refusal_name(q.reason)));
     w.end_object();
   }
   w.end_array();
@@ -317,6 +331,10 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
     w.value(c.syn_sent);
     w.key("resets_sent");
     w.value(c.resets_sent);
+    w.key("stale_resets");
+    w.value(c.stale_resets);
+    w.key("target_resets");
+    w.value(c.target_resets);
     w.key("migrations_requested");
     w.value(c.migrations_requested);
     w.key("migrations_completed");

@@ -95,6 +95,7 @@ class Run {
   std::string match_migration(const std::string& gw, const core::MigrationRecord& r) const;
   void collect(RunResults& results);
   void check_expectations(RunResults& results) const;
+  [[nodiscard]] std::string why_no_record(std::size_t mi, const RunResults& results) const;
 
   const Scenario& s_;                         // what to build
   RunOptions o_;                              // how to run
@@ -110,6 +111,8 @@ class Run {
   /// (gateway, request number the core gave the request) -> migration name:
   /// how every record is traced back to its <migration>.
   std::map<std::pair<std::string, uint64_t>, std::string> requests_;
+  /// By Scenario::migrations index: the request number its gateway gave it, once requested.
+  std::vector<std::optional<uint64_t>> request_of_;
   std::string runtime_error_;                 // first error while running (exit 2)
   std::string line_;                          // scratch for console lines
 };
@@ -285,15 +288,20 @@ void Run::request_migration(std::size_t mi) {
   const core::Nanos now = sim_.now().ns();
   if (m.flow_client) {
     const auto r = gw.migrator().migrate_flow(core::FlowKey{*m.flow_client, m.service}, m.target, m.trigger, now, wait);
-    if (r) requests_[{m.gateway, gw.migrator().records().at(*r).request}] = m.name;
-    if (!r) {
-      refused_.push_back(RefusedRequest{m.name, sim_.now()});
+    if (r) {
+      const uint64_t request = gw.migrator().records().at(*r).request;
+      requests_[{m.gateway, request}] = m.name;
+      request_of_[mi] = request;
+    } else {
+      refused_.push_back(RefusedRequest{m.name, sim_.now(), r.error()});
       console_.line(sim_.now(), m.gateway,
                     "migration " + m.name + " refused: flow " + core::endpoint_text(*m.flow_client) + " -> " +
-                        core::endpoint_text(m.service) + " is not tracked or is busy");
+                        core::endpoint_text(m.service) + ": " + core::refusal_name(r.error()));
     }
   } else {
-    requests_[{m.gateway, gw.migrator().migrate_service(m.service, m.target, m.trigger, now, wait)}] = m.name;
+    const uint64_t request = gw.migrator().migrate_service(m.service, m.target, m.trigger, now, wait);
+    requests_[{m.gateway, request}] = m.name;
+    request_of_[mi] = request;
   }
   gw.reschedule();
 }
@@ -350,6 +358,7 @@ bool Run::execute(RunResults& results, std::string& error) {
   link_due_.assign(s_.links.size(), false);
   apps_.resize(s_.apps.size());
   for (std::size_t i = 0; i < s_.apps.size(); ++i) apps_[i].spec = &s_.apps[i];
+  request_of_.assign(s_.migrations.size(), std::nullopt);
   try {
     for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
       if (!s_.nodes[i].runtime()) add_node(i);
@@ -514,8 +523,27 @@ void Run::collect(RunResults& results) {
   }
 }
 
+/// Why a migration has no record, for the failure line.
+std::string Run::why_no_record(std::size_t mi, const RunResults& results) const {
+  const MigrationSpec& m = s_.migrations[mi];
+  for (const RefusedRequest& r : results.refused) {
+    if (r.migration == m.name) return std::string(" was refused by the gateway (") + core::refusal_name(r.reason) + ")";
+  }
+  if (!request_of_[mi]) return " was never requested (the run ended before its request-at)";
+  const core::RequestInfo info =
+      nodes_[node_index(m.gateway)].gateway->migrator().request_info(*request_of_[mi]);
+  if (info.on_target > 0) {
+    return " never started: the " + std::to_string(info.on_target) + " flow(s) of its service were on its target";
+  }
+  if (info.closing > 0) {
+    return " never started: the " + std::to_string(info.closing) + " flow(s) of its service were closing";
+  }
+  return " never started (no flow of its service)";
+}
+
 void Run::check_expectations(RunResults& results) const {
-  for (const MigrationSpec& m : s_.migrations) {
+  for (std::size_t mi = 0; mi < s_.migrations.size(); ++mi) {
+    const MigrationSpec& m = s_.migrations[mi];
     if (m.expect == Expect::Any) continue;
     bool any = false;
     for (const MigrationRow& row : results.migrations) {
@@ -531,14 +559,7 @@ void Run::check_expectations(RunResults& results) const {
                                    core::outcome_name(o) + "; expected " + expect_name(m.expect));
       }
     }
-    if (!any) {
-      bool refused = false;
-      for (const RefusedRequest& r : results.refused) refused = refused || r.migration == m.name;
-      results.failures.push_back("migration " + m.name +
-                                 (refused ? std::string(" was refused by the gateway (flow not tracked)")
-                                          : std::string(" never started (no flow of its service)")) +
-                                 "; expected " + expect_name(m.expect));
-    }
+    if (!any) results.failures.push_back("migration " + m.name + why_no_record(mi, results) + "; expected " + expect_name(m.expect));
   }
   for (const AppResult& a : results.apps) {
     if (a.kind == AppKind::RequestClient && a.responses < a.expected) {

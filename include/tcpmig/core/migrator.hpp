@@ -37,6 +37,11 @@
 //    own count is reached (count triggers), or to the flows present at the
 //    time (time triggers). A migration whose target is not yet up
 //    (wait_for_target) stays triggered until target_ready() names it.
+//    One migration runs per flow at a time; a request for a flow that has
+//    one pending is queued behind it (at most Config::max_queued) and begins
+//    when it ends, whatever its outcome; a service's count rules apply to a
+//    new flow in request order, the first begins, the others queue. Every
+//    queued request has its record from the start (outcome pending).
 // 3. Safe point (SafePoint): the replay starts only where no byte can be
 //    lost or answered twice.
 //    - ClientData (default for count triggers, the seed's packet_m): the
@@ -99,6 +104,26 @@
 //    packet); a SYN when the table is full passes untracked (table_full).
 //    A flow is forgotten close_linger after both FINs were acknowledged or a
 //    RST passed.
+// 9. A migration never hurts the connection it moves.
+//    - A target equal to the flow's backend is refused (Refusal::SameBackend
+//      from migrate_flow; a service request leaves such flows alone and
+//      counts them, RequestInfo::on_target; a queued migration whose target
+//      is the backend by the time it would begin ends `refused`).
+//    - Every RST the core sends goes to a connection that no longer carries
+//      the flow: the old backend after completion, the target after an abort
+//      (never the backend), a former backend.
+//    - The old backend's connection ends even when that RST is lost
+//      (Config::reset_old_backend): a packet from a former backend that
+//      carries an ACK is answered with a RST whose seq is that ACK; and a
+//      target answering the replayed SYN with a plain ACK (the challenge ACK
+//      of RFC 5961 section 4 from a connection it still holds on that tuple,
+//      say after a lost RST when a flow returns) gets a RST with seq = that
+//      ACK, the exact value its RCV.NXT needs, and the SYN is sent again at
+//      once (it counts as a retry).
+//    - Only a client segment that occupies sequence space (data, SYN, FIN)
+//      moves the client's highest sequence number: a pure ACK sent after an
+//      upstream loss must not make the retransmitted request look old (it
+//      is counted as a request and can be the cut).
 #pragma once
 
 #include <array>
@@ -178,6 +203,19 @@ struct Verdict {
   Reason reason = Reason::UnknownFlow;
 };
 
+/// Why a migration request was refused (migrate_flow's error; a record's
+/// `refusal` when its outcome is Refused).
+enum class Refusal : uint8_t {
+  UnknownFlow,          ///< no tracked flow has this key
+  HandshakeIncomplete,  ///< the server's SYN-ACK has not been seen yet
+  Closing,              ///< the flow saw a FIN or a RST
+  SameBackend,          ///< the target is the flow's backend (or the target of its last queued migration)
+  QueueFull,            ///< Config::max_queued migrations already wait for this flow
+  Count
+};
+/// Stable lower-case name ("same-backend").
+const char* refusal_name(Refusal r);
+
 /// When the replay may start (rule 3).
 enum class SafePoint : uint8_t {
   Auto,        ///< ClientData for count triggers, Quiescent for time/now
@@ -237,6 +275,7 @@ struct FlowStatus {
   uint64_t client_bytes = 0; ///< client payload bytes seen (new data)
   uint32_t requests = 0;     ///< client requests seen (rule 2)
   uint32_t segments = 0;     ///< client data segments seen (new data)
+  uint32_t queued = 0;       ///< migrations queued behind the pending one (rule 2)
 };
 
 /// How a migration ended.
@@ -249,26 +288,30 @@ enum class Outcome : uint8_t {
   AbortedClosing, ///< the flow saw FIN/RST before the replay
   AbortedTable,   ///< the target's key is in use by another flow, or the table is full
   AbortedServer,  ///< the old backend sent new data, a FIN or a RST during the replay
+  Refused,        ///< queued, but could not begin (MigrationRecord::refusal says why)
   Count
 };
 const char* outcome_name(Outcome o);
 
 /// What happened in one migration (the CLI's summary and JSON).
 struct MigrationRecord {
-  uint64_t id = 0;             ///< index in records(), in the order migrations began
+  uint64_t id = 0;             ///< index in records(), in the order of the requests (and of the
+                               ///< flows a service request reached)
   uint64_t request = 0;        ///< the request it came from (migrate_service's result; one number
                                ///< per migrate_flow / migrate_service call, counted from 0)
   FlowKey flow;
   Endpoint from, to;           ///< old backend, target
   Trigger trigger;
   Outcome outcome = Outcome::Pending;
-  Nanos requested_at = kNever;   ///< request made
+  Refusal refusal = Refusal::Count;  ///< why, when the outcome is Refused
+  Nanos requested_at = kNever;   ///< request made (a queued migration begins later)
   Nanos triggered_at = kNever;   ///< trigger fired
   Nanos safe_point_at = kNever;  ///< replay started (first SYN)
   Nanos synack_at = kNever;      ///< target's SYN-ACK arrived
   Nanos finished_at = kNever;    ///< completed or aborted
   Nanos first_hold_at = kNever;  ///< first client packet held
   uint32_t syn_sent = 0;         ///< replayed SYNs (1 + retransmissions)
+  uint32_t target_resets = 0;    ///< RSTs sent to clear a stale connection the target held on the tuple
   uint32_t held = 0;             ///< client packets held
   uint32_t hold_dropped = 0;     ///< client packets dropped: hold queue full
   uint32_t cut = 0;              ///< client sequence number of the cut (target's IRS + 1)
@@ -290,11 +333,20 @@ struct Counters {
   uint64_t flows_created = 0;
   uint64_t flows_expired = 0;
   uint64_t syn_sent = 0;          ///< replayed SYNs, retransmissions included
-  uint64_t resets_sent = 0;       ///< RSTs to old backends and refused targets
+  uint64_t resets_sent = 0;       ///< RSTs sent, all kinds (rule 9)
+  uint64_t stale_resets = 0;      ///< of which: answers to packets from former backends
+  uint64_t target_resets = 0;     ///< of which: answers to a target's challenge ACK during a replay
   uint64_t migrations_requested = 0;
   uint64_t migrations_completed = 0;
   uint64_t migrations_aborted = 0;
   [[nodiscard]] uint64_t operator[](Reason r) const { return by_reason[static_cast<std::size_t>(r)]; }
+};
+
+/// What one request (migrate_flow or migrate_service) reached.
+struct RequestInfo {
+  uint32_t records = 0;    ///< records made: migrations begun or queued (or refused once queued)
+  uint32_t on_target = 0;  ///< flows of the service left alone: already on the target
+  uint32_t closing = 0;    ///< flows of the service left alone: closing
 };
 
 /// One packet of a burst (Migrator::process_burst).
@@ -331,10 +383,12 @@ class MigrationObserver {
 struct Config {
   uint32_t max_flows = 65536;        ///< flow table capacity (memory ~ 128 bytes x max_flows)
   uint32_t hold_packets = 64;        ///< held client packets per migrating flow
+  uint32_t max_queued = 16;          ///< migrations that may queue behind a flow's pending one
   Nanos replay_rto = 1'000'000'000;  ///< first replayed-SYN timeout (doubles)
   uint32_t replay_retries = 3;       ///< replayed-SYN retransmissions before aborting
   Nanos close_linger = 60'000'000'000;  ///< flows are forgotten this long after closing
-  bool reset_old_backend = true;     ///< send a RST to the old backend after migrating
+  bool reset_old_backend = true;     ///< send a RST to the old backend after migrating, and to
+                                     ///< former backends that still send (rule 9)
   uint8_t ttl = 64;                  ///< TTL of packets the core makes
   /// Where the flow table (flows + index, all of it allocated when the core
   /// is made) lives; nullptr: operator new. At millions of flows every packet
@@ -367,15 +421,17 @@ class Migrator {
   [[nodiscard]] Nanos next_deadline() const;
 
   /// Requests the migration of one tracked flow to `target`; returns the id
-  /// of its record. Error::Unsupported if the flow is unknown, has not
-  /// completed its handshake, is closing, is already migrating, or is on
-  /// `target` already.
-  wire::Result<uint64_t> migrate_flow(const FlowKey& flow, Endpoint target, Trigger trigger, Nanos now,
-                                      bool wait_for_target = false);
+  /// of its record (queued behind a pending migration of the flow, rule 2),
+  /// or why it was refused.
+  wire::Result<uint64_t, Refusal> migrate_flow(const FlowKey& flow, Endpoint target, Trigger trigger, Nanos now,
+                                               bool wait_for_target = false);
   /// Requests the migration of every flow of `service` (rule 2); returns the
-  /// request number its records carry. Flows already on `target` are left alone.
+  /// request number its records carry. Flows already on `target` are left
+  /// alone (counted in request_info()).
   uint64_t migrate_service(Endpoint service, Endpoint target, Trigger trigger, Nanos now,
                            bool wait_for_target = false);
+  /// What a request reached so far (a service request keeps reaching new flows).
+  [[nodiscard]] RequestInfo request_info(uint64_t request) const;
   /// The target is up: migrations waiting for it continue (at `now`).
   void target_ready(Endpoint target, Nanos now);
 

@@ -23,7 +23,8 @@
 // - A gateway interface is client-facing when the node at the other end of
 //   its link is named in the gateway's client-facing list.
 // - Migration requests: every flow of the service (migrate_service), or one
-//   flow (migrate_flow, refused when the flow is not tracked at request-at),
+//   flow (migrate_flow, refused with the core's reason, e.g. when the flow is
+//   not tracked at request-at),
 //   waiting for the target when a host has add-on = the migration.
 // - Outputs go to RunOptions::out_dir, created by run_scenario (never by the
 //   loader): <node>-<iface>.pcap, trace.txt, summary.json. The trace
@@ -67,10 +68,11 @@ struct MigrationRow {
   core::MigrationRecord record;   ///< what the core recorded
 };
 
-/// A flow migration request the gateway refused (flow unknown or busy).
+/// A flow migration request the gateway refused.
 struct RefusedRequest {
   std::string migration;  ///< <migration> name
   sim::Time at;           ///< when it was requested
+  core::Refusal reason = core::Refusal::UnknownFlow;  ///< why (core::refusal_name)
 };
 
 /// Counters of one gateway after the run.

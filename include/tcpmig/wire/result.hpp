@@ -39,11 +39,13 @@ namespace detail {
 [[noreturn]] inline void bad_result_access() { std::abort(); }
 }  // namespace detail
 
-/// Either a T or an Error. Implicitly constructed from either; test it with
-/// `if (r)` / `r.ok()` before `*r`, `r->`, `r.value()`; `r.error()` when it failed.
-template <class T>
+/// Either a T or an error E (the wire layer's Error unless a layer above
+/// names its own, as the migration core does for refused requests).
+/// Implicitly constructed from either; test it with `if (r)` / `r.ok()`
+/// before `*r`, `r->`, `r.value()`; `r.error()` when it failed.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
-  static_assert(!std::is_same_v<std::remove_cv_t<T>, Error>, "Result<Error> is ambiguous");
+  static_assert(!std::is_same_v<std::remove_cv_t<T>, E>, "Result<E, E> is ambiguous");
   static_assert(!std::is_reference_v<T>, "Result holds values");
 
  public:
@@ -54,7 +56,7 @@ class [[nodiscard]] Result {
   /// A success holding `value`.
   constexpr Result(T&& value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
   /// A failure.
-  constexpr Result(Error error) : v_(std::in_place_index<1>, error) {}  // NOLINT(google-explicit-constructor)
+  constexpr Result(E error) : v_(std::in_place_index<1>, error) {}  // NOLINT(google-explicit-constructor)
 
   /// True when this holds a value.
   [[nodiscard]] constexpr bool ok() const { return v_.index() == 0; }
@@ -73,8 +75,8 @@ class [[nodiscard]] Result {
     return p != nullptr ? *p : fallback;
   }
   /// The error; aborts if this holds a value (check first).
-  [[nodiscard]] constexpr Error error() const {
-    const Error* e = std::get_if<1>(&v_);
+  [[nodiscard]] constexpr E error() const {
+    const E* e = std::get_if<1>(&v_);
     if (e == nullptr) [[unlikely]] {
       detail::bad_result_access();
     }
@@ -108,7 +110,7 @@ class [[nodiscard]] Result {
     return p;
   }
 
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 }  // namespace tcpmig::wire
