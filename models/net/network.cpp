@@ -6,6 +6,7 @@
 #include <cassert>
 #include <charconv>
 #include <stdexcept>
+#include <utility>
 
 #include "tcpmig/wire/ethernet.hpp"
 #include "tcpmig/wire/ipv4.hpp"
@@ -422,24 +423,16 @@ void Network::check_new_interface(const Node& n, const std::optional<InterfaceAd
   }
 }
 
-bool Network::switches_connected(const Node& a, const Node& b) const {
-  // Breadth-first over switch-to-switch links, from a.
-  std::vector<const Node*> todo{&a};
-  std::vector<const Node*> seen{&a};
-  while (!todo.empty()) {
-    const Node* n = todo.back();
-    todo.pop_back();
-    if (n == &b) return true;
-    for (const auto& i : n->interfaces()) {
-      const Interface* peer = i->peer();
-      if (peer == nullptr || peer->node().kind() != NodeKind::Switch) continue;
-      const Node* next = &peer->node();
-      if (std::find(seen.begin(), seen.end(), next) != seen.end()) continue;
-      seen.push_back(next);
-      todo.push_back(next);
-    }
+uint32_t Network::switch_group(uint32_t id) {
+  if (switch_parent_.size() <= id) {
+    const auto old = static_cast<uint32_t>(switch_parent_.size());
+    switch_parent_.resize(id + 1);
+    for (uint32_t i = old; i <= id; ++i) switch_parent_[i] = i;
   }
-  return false;
+  uint32_t root = id;
+  while (switch_parent_[root] != root) root = switch_parent_[root];
+  while (switch_parent_[id] != root) id = std::exchange(switch_parent_[id], root);  // path compression
+  return root;
 }
 
 Node& Network::add_host(std::string name) { return add_node<Node>(std::move(name), NodeKind::Host); }
@@ -449,6 +442,7 @@ Node& Network::add_router(std::string name) { return add_node<Node>(std::move(na
 Switch& Network::add_switch(std::string name) { return add_node<Switch>(std::move(name)); }
 
 void Network::adopt(std::unique_ptr<Node> n) {
+  by_name_.emplace(n->name(), n.get());
   nodes_.push_back(std::move(n));
   topology_changed();
 }
@@ -490,12 +484,15 @@ bool Network::enable_pcap(const std::string& dir, std::string& error) {
 
 void Network::close_pcaps() {
   pcap_on_ = false;
-  for (const auto& n : nodes_) {
-    for (const auto& i : n->interfaces()) {
-      if (!i->pcap_) continue;
-      i->pcap_->close();
-      if (!i->pcap_->ok() && pcap_error_.empty()) {
-        pcap_error_ = pcap_dir_ + "/" + n->name() + "-" + i->name() + ".pcap: write failed";
+  // Newest first: the C library keeps open files in a list, newest at the
+  // head, and closing the oldest first walks all of it every time.
+  for (auto n = nodes_.rbegin(); n != nodes_.rend(); ++n) {
+    const auto& ifaces = (*n)->interfaces();
+    for (auto i = ifaces.rbegin(); i != ifaces.rend(); ++i) {
+      if (!(*i)->pcap_) continue;
+      (*i)->pcap_->close();
+      if (!(*i)->pcap_->ok()) {
+        pcap_error_ = pcap_dir_ + "/" + (*n)->name() + "-" + (*i)->name() + ".pcap: write failed";  // the first one
       }
     }
   }
@@ -521,11 +518,12 @@ Link& Network::connect(Interface& a, Interface& b, const LinkParams& ab, const L
   }
   check_params(ab, what);
   check_params(ba, what);
-  if (a.node().kind() == NodeKind::Switch && b.node().kind() == NodeKind::Switch &&
-      switches_connected(a.node(), b.node())) {
-    throw std::invalid_argument(what + ": would close a loop of switches");
-  }
+  const bool switches = a.node().kind() == NodeKind::Switch && b.node().kind() == NodeKind::Switch;
+  const uint32_t ga = switches ? switch_group(a.node().id()) : 0;
+  const uint32_t gb = switches ? switch_group(b.node().id()) : 0;
+  if (switches && ga == gb) throw std::invalid_argument(what + ": would close a loop of switches");
   links_.push_back(std::make_unique<Link>(*this, a, b, ab, ba));
+  if (switches) switch_parent_[ga] = gb;  // one group now
   topology_changed();
   return *links_.back();
 }
@@ -538,10 +536,8 @@ Link& Network::connect(Node& a, Node& b, const LinkParams& params, std::optional
 }
 
 Node* Network::find_node(std::string_view name) const {
-  for (const auto& n : nodes_) {
-    if (n->name() == name) return n.get();
-  }
-  return nullptr;
+  const auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
 }
 
 std::optional<MacAddress> Network::resolve(Ipv4Address ip, const Interface& out) {

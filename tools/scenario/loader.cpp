@@ -189,6 +189,8 @@ class Loader {
   std::optional<core::Endpoint> endpoint(pugi::xml_node n, const char* name) const;
   std::optional<std::string> name_attr(pugi::xml_node n, const char* name) const;
   std::optional<std::string> line_attr(pugi::xml_node n, const char* name) const;
+  /// Fails unless the address of attribute `a` is a usable unicast address.
+  void check_unicast(const Attr& a, pugi::xml_node n, wire::Ipv4Address ip) const;
 
   // ---- sections
   void read_params(pugi::xml_node root);
@@ -218,6 +220,10 @@ class Loader {
   std::vector<pugi::xml_node> link_elems_;     // element of each s_.links entry
   std::vector<pugi::xml_node> app_elems_;      // element of each s_.apps entry
   std::vector<pugi::xml_node> mig_elems_;      // element of each s_.migrations entry
+  // Indexes by name (loading stays linear in the number of elements).
+  std::map<std::string, std::size_t, std::less<>> node_at_;       // node name -> s_.nodes index
+  std::map<std::string, std::size_t, std::less<>> param_at_;      // parameter name -> s_.params index
+  std::map<std::string, std::size_t, std::less<>> migration_at_;  // migration name -> s_.migrations index
 };
 
 SourcePos Loader::pos_at(std::size_t offset) const {
@@ -306,10 +312,8 @@ std::string Loader::substitute(pugi::xml_attribute a, pugi::xml_node owner) cons
     const Attr as_is{a, std::string(raw)};
     if (close == std::string_view::npos) fail_attr(as_is, owner, "has an unterminated ${", "${name}");
     const std::string_view name = raw.substr(ref + 2, close - ref - 2);
-    const Param* found = nullptr;
-    for (const Param& p : s_.params) {
-      if (p.name == name) found = &p;
-    }
+    const auto at = param_at_.find(name);
+    const Param* found = at == param_at_.end() ? nullptr : &s_.params[at->second];
     if (found == nullptr) {
       std::vector<std::string> names;
       for (const Param& p : s_.params) names.push_back(p.name);
@@ -417,6 +421,12 @@ std::optional<std::string> Loader::line_attr(pugi::xml_node n, const char* name)
   return a->value;
 }
 
+void Loader::check_unicast(const Attr& a, pugi::xml_node n, wire::Ipv4Address ip) const {
+  if (const char* problem = address_problem(ip)) {
+    fail_attr(a, n, problem, "a unicast address a host can have (not 0.0.0.0, loopback, multicast or reserved)");
+  }
+}
+
 // ------------------------------------------------------------------ sections
 
 void Loader::read_params(pugi::xml_node root) {
@@ -432,13 +442,12 @@ void Loader::read_params(pugi::xml_node root) {
     if (std::string_view(default_a.value()).find("${") != std::string_view::npos) {
       fail_value(Attr{default_a, default_a.value()}, c, "a literal default (parameters cannot refer to others)");
     }
-    for (const Param& p : s_.params) {
-      if (p.name == name) {
-        fail_value(Attr{name_a, name}, c,
-                   "a parameter name not declared before (first declared at line " + std::to_string(p.pos.line) +
-                       ")");
-      }
+    if (const auto at = param_at_.find(name); at != param_at_.end()) {
+      fail_value(Attr{name_a, name}, c,
+                 "a parameter name not declared before (first declared at line " +
+                     std::to_string(s_.params[at->second].pos.line) + ")");
     }
+    param_at_.emplace(name, s_.params.size());
     Param p;
     p.name = name;
     p.default_value = default_a.value();
@@ -447,26 +456,26 @@ void Loader::read_params(pugi::xml_node root) {
     s_.params.push_back(std::move(p));
   }
   for (const Override& o : overrides_) {
-    auto it = std::find_if(s_.params.begin(), s_.params.end(), [&](const Param& p) { return p.name == o.name; });
-    if (it == s_.params.end()) {
+    const auto at = param_at_.find(o.name);
+    if (at == param_at_.end()) {
       std::vector<std::string> names;
       for (const Param& p : s_.params) names.push_back(p.name);
       throw LoadError{SourcePos{}, "--set " + o.name + "=" + o.value + " names no parameter of this scenario; expected " +
                                        (names.empty() ? std::string("no --set (the scenario declares no parameters)")
                                                       : "one of: " + join(names, ", "))};
     }
-    it->value = o.value;
-    it->overridden = true;
+    Param& p = s_.params[at->second];
+    p.value = o.value;
+    p.overridden = true;
   }
 }
 
 void Loader::add_node(NodeSpec spec, pugi::xml_node n) {
-  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
-    if (s_.nodes[i].name == spec.name) {
-      fail(pos_of(n.attribute("name"), n), "duplicate node name " + quote(spec.name),
-           "a name not used before (first used at line " + std::to_string(s_.nodes[i].pos.line) + ")");
-    }
+  if (const auto at = node_at_.find(spec.name); at != node_at_.end()) {
+    fail(pos_of(n.attribute("name"), n), "duplicate node name " + quote(spec.name),
+         "a name not used before (first used at line " + std::to_string(s_.nodes[at->second].pos.line) + ")");
   }
+  node_at_.emplace(spec.name, s_.nodes.size());
   spec.pos = pos_of(n);
   s_.nodes.push_back(std::move(spec));
   node_elems_.push_back(n);
@@ -608,8 +617,24 @@ void Loader::read_link(pugi::xml_node n) {
     if (const auto v = attr(n, which)) {
       const auto ia = net::InterfaceAddress::parse(v->value);
       if (!ia) fail_value(*v, n, kExpectIfAddr);
+      check_unicast(*v, n, ia->ip);
+      // In a subnet of more than two addresses (RFC 3021 allows /31 and /32
+      // to use every one), the first is the network and the last the broadcast.
+      if (ia->prefix_len <= 30) {
+        const uint32_t net = ia->ip.value & ia->mask();
+        const std::string subnet = wire::to_string(wire::Ipv4Address{net}) + "/" + std::to_string(ia->prefix_len);
+        if (ia->ip.value == net) fail_attr(*v, n, "is the network address of " + subnet, "a host address in it");
+        if (ia->ip.value == (net | ~ia->mask())) {
+          fail_attr(*v, n, "is the broadcast address of " + subnet, "a host address in it");
+        }
+      }
       (which[0] == 'a' ? l.a_addr : l.b_addr) = ia;
     }
+  }
+  if (l.a_addr && l.b_addr && (!l.a_addr->contains(l.b_addr->ip) || !l.b_addr->contains(l.a_addr->ip))) {
+    fail_attr(*attr(n, "b-addr"), n,
+              "is not in the subnet of a-addr=" + quote(attr(n, "a-addr")->value) + " (or has another prefix)",
+              "both ends of a link in one subnet");
   }
   if (const auto v = integer(n, "mtu", 68, net::Packet::capacity - 14)) l.mtu = static_cast<uint32_t>(*v);
   l.add_at = duration(n, "add-at");
@@ -696,6 +721,7 @@ void Loader::read_app(pugi::xml_node n) {
     const Attr server = required(n, "server", "a.b.c.d");
     const auto ip = wire::Ipv4Address::parse(server.value);
     if (!ip) fail_value(server, n, kExpectIp);
+    check_unicast(server, n, *ip);
     app.client.server = *ip;
     if (const auto v = integer(n, "port", 1, 65535)) app.client.port = static_cast<uint16_t>(*v);
     if (const auto v = integer(n, "count", 1, 1'000'000)) app.client.count = static_cast<uint32_t>(*v);
@@ -717,6 +743,7 @@ void Loader::read_app(pugi::xml_node n) {
     const Attr server = required(n, "server", "a.b.c.d");
     const auto ip = wire::Ipv4Address::parse(server.value);
     if (!ip) fail_value(server, n, kExpectIp);
+    check_unicast(server, n, *ip);
     app.sender.server = *ip;
     if (const auto v = integer(n, "port", 1, 65535)) app.sender.port = static_cast<uint16_t>(*v);
     if (const auto v = size(n, "bytes", 1, kMaxSize)) app.sender.bytes = *v;
@@ -763,12 +790,12 @@ void Loader::read_migration(pugi::xml_node n) {
   MigrationSpec m;
   const Attr name = required(n, "name", "NAME");
   if (!valid_name(name.value)) fail_value(name, n, kExpectName);
-  for (const MigrationSpec& other : s_.migrations) {
-    if (other.name == name.value) {
-      fail_attr(name, n, "is a duplicate migration name",
-                "a name not used before (first used at line " + std::to_string(other.pos.line) + ")");
-    }
+  if (const auto at = migration_at_.find(name.value); at != migration_at_.end()) {
+    fail_attr(name, n, "is a duplicate migration name",
+              "a name not used before (first used at line " + std::to_string(s_.migrations[at->second].pos.line) +
+                  ")");
   }
+  migration_at_.emplace(name.value, s_.migrations.size());
   m.name = name.value;
   const Attr gw = required(n, "gateway", "GATEWAY");
   if (!valid_name(gw.value)) fail_value(gw, n, kExpectName);
@@ -776,12 +803,15 @@ void Loader::read_migration(pugi::xml_node n) {
   const Attr service = required(n, "service", "a.b.c.d:port");
   const auto svc = parse_endpoint(service.value);
   if (!svc) fail_value(service, n, kExpectEndpoint);
+  check_unicast(service, n, svc->ip);
   m.service = *svc;
   const Attr target = required(n, "target", "a.b.c.d:port");
   const auto tgt = parse_endpoint(target.value);
   if (!tgt) fail_value(target, n, kExpectEndpoint);
+  check_unicast(target, n, tgt->ip);
   m.target = *tgt;
   m.flow_client = endpoint(n, "flow");
+  if (m.flow_client) check_unicast(*attr(n, "flow"), n, m.flow_client->ip);
 
   const Attr trig = required(n, "trigger", "now|at|after-requests|after-segments|after-bytes");
   const auto at_attr = attr(n, "at");
@@ -867,10 +897,8 @@ void Loader::read_outputs(pugi::xml_node n) {
 
 void Loader::check_references() {
   const auto node_index = [&](std::string_view name) -> int {
-    for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
-      if (s_.nodes[i].name == name) return static_cast<int>(i);
-    }
-    return -1;
+    const auto at = node_at_.find(name);
+    return at == node_at_.end() ? -1 : static_cast<int>(at->second);
   };
   const auto node_names = [&] {
     std::vector<std::string> names;
@@ -1011,31 +1039,80 @@ void Loader::check_references() {
     NodeSpec& h = s_.nodes[i];
     if (h.add_on.empty()) continue;
     const pugi::xml_node e = node_elems_[i];
-    auto it = std::find_if(s_.migrations.begin(), s_.migrations.end(),
-                           [&](const MigrationSpec& m) { return m.name == h.add_on; });
-    if (it == s_.migrations.end()) {
+    const auto at = migration_at_.find(h.add_on);
+    if (at == migration_at_.end()) {
       std::vector<std::string> names;
       for (const MigrationSpec& m : s_.migrations) names.push_back(m.name);
       fail_attr(*attr(e, "add-on"), e, "names no migration",
                 names.empty() ? std::string("the name of a <migration> (there are none)")
                               : "the name of a <migration>: " + join(names, ", "));
     }
-    if (!it->provisioned_by.empty()) {
-      fail_attr(*attr(e, "add-on"), e, "names a migration that already provisions " + it->provisioned_by,
+    MigrationSpec& m = s_.migrations[at->second];
+    if (!m.provisioned_by.empty()) {
+      fail_attr(*attr(e, "add-on"), e, "names a migration that already provisions " + m.provisioned_by,
                 "one host per migration");
     }
     bool owns = false;
     for (const LinkSpec& l : s_.links) {
-      owns = owns || (l.a == h.name && l.a_addr && l.a_addr->ip == it->target.ip) ||
-             (l.b == h.name && l.b_addr && l.b_addr->ip == it->target.ip);
+      owns = owns || (l.a == h.name && l.a_addr && l.a_addr->ip == m.target.ip) ||
+             (l.b == h.name && l.b_addr && l.b_addr->ip == m.target.ip);
     }
     if (!owns) {
       fail_attr(*attr(e, "add-on"), e,
-                "names migration " + it->name + ", whose target " + core::endpoint_text(it->target) +
+                "names migration " + m.name + ", whose target " + core::endpoint_text(m.target) +
                     " is not an address of " + h.name,
                 "a host that owns its migration's target address");
     }
-    it->provisioned_by = h.name;
+    m.provisioned_by = h.name;
+  }
+
+  // The host that owns each address (links hold the addresses).
+  std::map<wire::Ipv4Address, std::size_t> host_of;
+  for (const LinkSpec& l : s_.links) {
+    if (l.a_addr) host_of.emplace(l.a_addr->ip, static_cast<std::size_t>(node_index(l.a)));
+    if (l.b_addr) host_of.emplace(l.b_addr->ip, static_cast<std::size_t>(node_index(l.b)));
+  }
+
+  // A migration to its own service address: its flows start there, so it only
+  // makes sense behind another migration of that service that moves them away
+  // (a return). Otherwise the replay would hit the live connection.
+  std::set<std::pair<std::string, std::pair<wire::Ipv4Address, uint16_t>>> moves_away;
+  for (const MigrationSpec& m : s_.migrations) {
+    if (!(m.target == m.service)) moves_away.insert({m.gateway, {m.service.ip, m.service.port}});
+  }
+  for (std::size_t i = 0; i < s_.migrations.size(); ++i) {
+    const MigrationSpec& m = s_.migrations[i];
+    if (!(m.target == m.service) || moves_away.count({m.gateway, {m.service.ip, m.service.port}}) != 0) continue;
+    fail_attr(*attr(mig_elems_[i], "target"), mig_elems_[i],
+              "is the migration's own service address, where its flows already are",
+              "another backend (a migration back to the service only follows another migration of it)");
+  }
+
+  // Add-on cycles: the migration that adds a host must be able to trigger
+  // without it, so its service is neither an address of that host nor of an
+  // add-on host that itself waits (through its migration) for the first.
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    if (s_.nodes[i].add_on.empty()) continue;
+    std::vector<std::size_t> chain{i};
+    for (std::size_t cur = i;;) {
+      const MigrationSpec& m = s_.migrations[migration_at_.find(s_.nodes[cur].add_on)->second];
+      const auto owner = host_of.find(m.service.ip);
+      if (owner == host_of.end() || s_.nodes[owner->second].add_on.empty()) break;
+      if (std::find(chain.begin(), chain.end(), owner->second) != chain.end()) {
+        std::string path;
+        for (const std::size_t h : chain) {
+          const NodeSpec& nd = s_.nodes[h];
+          const MigrationSpec& mh = s_.migrations[migration_at_.find(nd.add_on)->second];
+          path += nd.name + " joins when " + mh.name + " triggers, whose service " + core::endpoint_text(mh.service) +
+                  " is an address of " + s_.nodes[host_of.find(mh.service.ip)->second].name + "; ";
+        }
+        path.resize(path.size() - 2);
+        fail_attr(*attr(node_elems_[i], "add-on"), node_elems_[i], "makes a cycle (" + path + ")",
+                  "a migration whose service is up before the host it adds");
+      }
+      chain.push_back(owner->second);
+      cur = owner->second;
+    }
   }
 }
 

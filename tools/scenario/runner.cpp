@@ -65,7 +65,9 @@ class Run {
         o_(o),
         sim_(o.seed),
         net_(sim_),
-        console_(o.quiet ? apps::Console() : apps::Console(o.console)) {}
+        console_(o.quiet ? apps::Console() : apps::Console(o.console)) {
+    for (std::size_t i = 0; i < s.nodes.size(); ++i) node_at_.emplace(s.nodes[i].name, i);
+  }
 
   bool execute(RunResults& results, std::string& error);
   void on_triggered(std::size_t gw, const core::MigrationRecord& r);
@@ -104,6 +106,7 @@ class Run {
   net::Network net_;                          // the topology (uses trace_)
   apps::Console console_;                     // app lines (stdout unless quiet)
   std::vector<NodeRuntime> nodes_;            // by Scenario::nodes index
+  std::map<std::string, std::size_t, std::less<>> node_at_;  // node name -> Scenario::nodes index
   std::vector<bool> linked_;                  // by Scenario::links index: link exists
   std::vector<bool> link_due_;                // by Scenario::links index: a runtime link's add-at has come
   std::vector<AppRuntime> apps_;              // by Scenario::apps index
@@ -121,10 +124,8 @@ void GatewayObserver::on_triggered(const core::MigrationRecord& r) { run_->on_tr
 void GatewayObserver::on_finished(const core::MigrationRecord& r) { run_->on_finished(node_, r); }
 
 std::size_t Run::node_index(const std::string& name) const {
-  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
-    if (s_.nodes[i].name == name) return i;
-  }
-  return s_.nodes.size();
+  const auto it = node_at_.find(name);
+  return it == node_at_.end() ? s_.nodes.size() : it->second;
 }
 
 void Run::fail_runtime(const std::string& message) {

@@ -109,6 +109,15 @@ std::optional<double> parse_probability(std::string_view text) {
   return static_cast<double>(d->mantissa) / static_cast<double>(pow10(frac));
 }
 
+const char* address_problem(wire::Ipv4Address ip) {
+  const uint32_t a = ip.value;
+  if (a == 0) return "is the unspecified address 0.0.0.0";
+  if ((a >> 24) == 127) return "is a loopback address (127.0.0.0/8)";
+  if ((a >> 28) == 0xe) return "is a multicast address (224.0.0.0/4)";
+  if ((a >> 28) == 0xf) return "is a reserved or broadcast address (240.0.0.0/4)";
+  return nullptr;
+}
+
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max) {
   if (text.empty() || text.size() > 20) return std::nullopt;
   uint64_t v = 0;

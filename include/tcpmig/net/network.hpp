@@ -401,7 +401,8 @@ class Network {
   void interface_added(Interface& i);
   void check_new_interface(const Node& n, const std::optional<InterfaceAddress>& addr) const;
   void check_new_node_name(const std::string& name) const;
-  bool switches_connected(const Node& a, const Node& b) const;
+  /// The switch group (set of switches joined by switch-to-switch links) of switch `id`.
+  uint32_t switch_group(uint32_t id);
   void ensure_routes() {
     if (routes_stale_) recompute_routes();
   }
@@ -411,6 +412,10 @@ class Network {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<Link>> links_;
   std::map<Ipv4Address, Interface*> neighbours_;  // owner of every interface address
+  std::map<std::string, Node*, std::less<>> by_name_;  // every node by name
+  /// Union-find over node ids: switches joined by switch-to-switch links share
+  /// a root (links are never removed, so a link inside a group closes a loop).
+  std::vector<uint32_t> switch_parent_;
   sim::TraceWriter* trace_ = nullptr;
   std::string pcap_dir_;
   std::string pcap_error_;

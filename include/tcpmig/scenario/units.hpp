@@ -21,6 +21,9 @@
 //   [0%, 100%] ("2%"), at most 18 significant digits.
 // - Names (nodes, scenarios, migrations, parameters): [A-Za-z0-9_.-]+, at
 //   most 64 characters, because node names become file names.
+// - Addresses of hosts and of connection ends are unicast: not 0.0.0.0,
+//   127.0.0.0/8, 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved, with
+//   255.255.255.255).
 #pragma once
 
 #include <cstdint>
@@ -60,6 +63,10 @@ std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max);
 std::optional<core::Endpoint> parse_endpoint(std::string_view text);
 /// True for [A-Za-z0-9_.-]+ of at most kMaxNameLength characters.
 bool valid_name(std::string_view text);
+/// Why `ip` cannot be a host's address or a connection's end ("the
+/// unspecified address 0.0.0.0", loopback, multicast, reserved or broadcast),
+/// or nullptr when it can.
+const char* address_problem(wire::Ipv4Address ip);
 
 /// 64-bit FNV-1a hash, fed in pieces (the trace fingerprint).
 class Fnv1a {
