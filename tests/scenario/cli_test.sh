@@ -5,6 +5,7 @@
 #   unknown-set   --set of an undeclared parameter: exit 2, nothing created
 #   missing-file  a scenario file that does not exist: exit 2, nothing created
 #   bad-out       --out names a file: exit 2
+#   names         "." and ".." are not names (the scenario name becomes a folder name)
 #   version       --version prints "tcpmig-sim <version>"
 #   determinism   two runs: identical stdout, trace, pcaps and summary.json; trace fingerprints
 #   expectations  --expect-trace with a trace / a fingerprint file; failed expectations exit 1
@@ -31,6 +32,20 @@ expect_rc_nothing() {
   rc=$?
   [ "$rc" -eq "$want" ] || fail "$* exited $rc, expected $want: $(cat "$out.stderr")"
   [ ! -e "$dir" ] || fail "$* created $dir"
+}
+
+# expect_bad DIR CMD...: CMD exits 2 within 10 s with one "error: ...; expected ..." line on
+# stderr, and DIR does not exist afterwards.
+expect_bad() {
+  dir=$1
+  shift
+  rm -rf "$dir"
+  timeout 10 "$@" >"$out.stdout" 2>"$out.stderr"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "$* exited $rc, expected 2: $(cat "$out.stderr")"
+  [ ! -e "$dir" ] || fail "$* left $dir behind"
+  { [ "$(wc -l <"$out.stderr")" -eq 1 ] && grep -q "error: .*; expected " "$out.stderr"; } ||
+    fail "$*: not one error line: $(cat "$out.stderr")"
 }
 
 mkdir -p "$(dirname "$out")"
@@ -73,6 +88,22 @@ bad-out)
   "$sim" "$good" --out "$out" >/dev/null 2>"$out.stderr"
   [ $? -eq 2 ] || fail "--out naming a file did not exit 2"
   rm -f "$out"
+  ;;
+names)
+  # Without --out, a scenario named ".." would write into the working folder.
+  rm -rf "$out"
+  mkdir -p "$out/cwd"
+  for name in . ..; do
+    sed "s/<scenario name=\"migrate_mid_stream\"/<scenario name=\"$name\"/" "$good" >"$out/bad.xml"
+    (cd "$out/cwd" && timeout 10 "$sim" ../bad.xml >../stdout 2>../stderr)
+    [ $? -eq 2 ] || fail "scenario name '$name' did not exit 2"
+    [ -z "$(ls -A "$out/cwd")" ] || fail "scenario name '$name' wrote $(ls -A "$out/cwd")"
+    grep -q "^\.\./bad\.xml:[0-9]*:[0-9]*: error: name=\"$name\"; expected " "$out/stderr" ||
+      fail "name '$name': $(cat "$out/stderr")"
+  done
+  sed 's/"server1"/".."/g' "$good" >"$out/bad.xml"
+  expect_bad "$out/o" "$sim" "$out/bad.xml" --out "$out/o"
+  rm -rf "$out"
   ;;
 version)
   v=$("$sim" --version) || fail "--version failed"

@@ -91,7 +91,8 @@ constexpr const char* kExpectProbability = "a probability from 0 to 1 (e.g. 0.02
 constexpr const char* kExpectEndpoint = "an IPv4 address and port, a.b.c.d:port (port 1 to 65535)";
 constexpr const char* kExpectIp = "an IPv4 address a.b.c.d";
 constexpr const char* kExpectIfAddr = "an IPv4 address with prefix length, a.b.c.d/len (len 0 to 32)";
-constexpr const char* kExpectName = "a name of letters, digits, '_', '.' and '-' (at most 64 characters)";
+constexpr const char* kExpectName =
+    "a name of letters, digits, '_', '.' and '-' (at most 64 characters), other than . and ..";
 
 /// The error that ends loading (caught at the API boundary).
 struct LoadError {
