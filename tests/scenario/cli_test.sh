@@ -6,6 +6,7 @@
 #   missing-file  a scenario file that does not exist: exit 2, nothing created
 #   bad-out       --out names a file: exit 2
 #   names         "." and ".." are not names (the scenario name becomes a folder name)
+#   scenario-name summary.json and stdout are the same from any working folder and path
 #   version       --version prints "tcpmig-sim <version>"
 #   determinism   two runs: identical stdout, trace, pcaps and summary.json; trace fingerprints
 #   expectations  --expect-trace with a trace / a fingerprint file; failed expectations exit 1
@@ -103,6 +104,24 @@ names)
   done
   sed 's/"server1"/".."/g' "$good" >"$out/bad.xml"
   expect_bad "$out/o" "$sim" "$out/bad.xml" --out "$out/o"
+  rm -rf "$out"
+  ;;
+scenario-name)
+  # The same run from three working folders, through three paths.
+  rm -rf "$out"
+  mkdir -p "$out/a/b" "$out/scen" "$out/c"
+  cp "$good" "$out/scen/x.xml"
+  (cd "$out/a/b" && "$sim" ../../scen/x.xml --out res --no-pcap >stdout 2>&1) || fail "relative path run"
+  (cd "$out/scen" && "$sim" ./x.xml --out res --no-pcap >stdout 2>&1) || fail "./ run"
+  (cd "$out/c" && "$sim" "$out/scen/x.xml" --out res --no-pcap >stdout 2>&1) || fail "absolute path run"
+  for d in "$out/scen" "$out/c"; do
+    cmp -s "$out/a/b/res/summary.json" "$d/res/summary.json" || fail "summary.json differs in $d"
+    cmp -s "$out/a/b/stdout" "$d/stdout" || fail "stdout differs in $d"
+  done
+  grep -q '"file": "x.xml"' "$out/c/res/summary.json" || fail "summary.json does not name x.xml"
+  # Errors still show the path as typed.
+  (cd "$src/tests/scenario" && "$sim" bad/bad_duration.xml --out "$out/bad" >/dev/null 2>"$out.stderr")
+  grep -q "^bad/bad_duration.xml:7:11: error: " "$out.stderr" || fail "error path: $(cat "$out.stderr")"
   rm -rf "$out"
   ;;
 version)

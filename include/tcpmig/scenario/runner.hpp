@@ -124,9 +124,10 @@ bool run_scenario(const Scenario& s, const RunOptions& opts, RunResults& results
 /// results (not when `quiet`), events, end time and the trace fingerprint.
 void print_summary(std::FILE* out, const Scenario& s, const RunResults& r, bool quiet);
 
-/// summary.json: scenario, seed, params, events, end time, fingerprint,
-/// migrations, refused requests, gateways, apps, failures (stable key order,
-/// times in integer nanoseconds, null for "never").
+/// summary.json: scenario, file (the scenario file's name without folders,
+/// the same from any working folder), seed, params, events, end time,
+/// fingerprint, migrations, refused requests, gateways, apps, failures
+/// (stable key order, times in integer nanoseconds, null for "never").
 std::string summary_json(const Scenario& s, const RunResults& r);
 
 /// Milliseconds with three decimals from integer nanoseconds ("12.345"), truncated; "-" for core::kNever.
