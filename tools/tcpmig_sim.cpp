@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,6 +31,13 @@ namespace {
 using namespace tcpmig;
 
 constexpr const char* kFingerprintHeader = "# tcpmig trace fingerprint";
+
+/// Prints "tcpmig-sim: error: MESSAGE" (after what stdout holds) and returns exit code 2.
+int bad_input(const std::string& message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "tcpmig-sim: error: %s\n", message.c_str());
+  return 2;
+}
 
 std::string read_file(const std::string& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);
@@ -94,7 +102,7 @@ bool write_text(const std::string& path, const std::string& text) {
 int main(int argc, char** argv) {
   CLI::App app{"tcpmig-sim: run a transparent TCP migration scenario in the deterministic simulator"};
   std::string scenario_path;
-  uint64_t seed = 1;
+  std::string seed_text;
   std::vector<std::string> sets;
   std::string out_dir;
   bool no_pcap = false;
@@ -104,7 +112,7 @@ int main(int argc, char** argv) {
   std::string expect_trace;
   std::string write_fingerprint;
   app.add_option("scenario", scenario_path, "Scenario file (XML)")->required();
-  app.add_option("--seed", seed, "Seed of every random stream (default 1)");
+  app.add_option("--seed", seed_text, "Seed of every random stream, 0 to 2^64-1 (default 1)");
   app.add_option("--set", sets, "Override a scenario parameter: NAME=VALUE (repeatable)");
   app.add_option("--out", out_dir, "Output directory (default out/<scenario name>)");
   app.add_flag("--no-pcap", no_pcap, "Do not write pcaps");
@@ -118,11 +126,19 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return bad_input(std::string(e.what()) + "; expected the usage tcpmig-sim --help prints");
   }
 
   // Every check before anything is written.
+  scenario::RunOptions opts;
+  if (app.count("--seed") > 0) {
+    const auto seed = scenario::parse_uint(seed_text, std::numeric_limits<uint64_t>::max());
+    if (!seed) {
+      return bad_input("--seed '" + seed_text + "'; expected a decimal integer from 0 to 18446744073709551615");
+    }
+    opts.seed = *seed;
+  }
   std::vector<scenario::Override> overrides;
   for (const std::string& s : sets) {
     const auto eq = s.find('=');
@@ -132,8 +148,6 @@ int main(int argc, char** argv) {
     }
     overrides.push_back(scenario::Override{s.substr(0, eq), s.substr(eq + 1)});
   }
-  scenario::RunOptions opts;
-  opts.seed = seed;
   opts.pcap = !no_pcap;
   opts.quiet = quiet;
   if (!until_text.empty()) {

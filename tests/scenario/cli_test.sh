@@ -5,6 +5,7 @@
 #   unknown-set   --set of an undeclared parameter: exit 2, nothing created
 #   missing-file  a scenario file that does not exist: exit 2, nothing created
 #   bad-out       --out names a file: exit 2
+#   seed-range    --seed outside 0..2^64-1 or not a plain decimal: exit 2
 #   names         "." and ".." are not names (the scenario name becomes a folder name)
 #   scenario-name summary.json and stdout are the same from any working folder and path
 #   version       --version prints "tcpmig-sim <version>"
@@ -89,6 +90,17 @@ bad-out)
   "$sim" "$good" --out "$out" >/dev/null 2>"$out.stderr"
   [ $? -eq 2 ] || fail "--out naming a file did not exit 2"
   rm -f "$out"
+  ;;
+seed-range)
+  for seed in -1 +1 0x10 1e3 1.0 " 1" 18446744073709551616 99999999999999999999 ""; do
+    expect_bad "$out" "$sim" "$good" --out "$out" --seed "$seed"
+    grep -q "expected a decimal integer from 0 to 18446744073709551615" "$out.stderr" ||
+      fail "--seed '$seed': $(cat "$out.stderr")"
+  done
+  expect_bad "$out" "$sim" "$good" --out "$out" --seed=-1
+  "$sim" "$good" --out "$out" --quiet --no-pcap --seed 18446744073709551615 >"$out.stdout" 2>&1 || fail "largest seed"
+  grep -q "seed 18446744073709551615," "$out.stdout" || fail "largest seed not used"
+  rm -rf "$out"
   ;;
 names)
   # Without --out, a scenario named ".." would write into the working folder.
