@@ -11,13 +11,16 @@
 // expectation failed (--expect-trace differs, a migration did not end as its
 // `expect` says, a client missed responses, a bulk sink got wrong or missing
 // bytes); 2 bad input (flags, scenario, unwritable output).
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -30,7 +33,7 @@ namespace {
 
 using namespace tcpmig;
 
-constexpr const char* kFingerprintHeader = "# tcpmig trace fingerprint";
+constexpr std::string_view kFingerprintHeader = "# tcpmig trace fingerprint";
 
 /// Prints "tcpmig-sim: error: MESSAGE" (after what stdout holds) and returns exit code 2.
 int bad_input(const std::string& message) {
@@ -63,22 +66,23 @@ void print_first_difference(const std::string& want, const std::string& got) {
   }
 }
 
-/// The fingerprint in a "# tcpmig trace fingerprint\n<16 hex>\n" file, if it is one.
-std::optional<uint64_t> parse_fingerprint_file(const std::string& text) {
-  const std::string header = std::string(kFingerprintHeader) + "\n";
-  if (text.rfind(header, 0) != 0) return std::nullopt;
-  std::string digits = text.substr(header.size());
-  while (!digits.empty() && (digits.back() == '\n' || digits.back() == '\r')) digits.pop_back();
-  if (digits.size() != 16) return std::nullopt;
+/// The first line of `text` without its "\n" or "\r\n"; removes it from `text`.
+std::string_view take_line(std::string_view& text) {
+  const auto nl = text.find('\n');
+  std::string_view line = text.substr(0, nl);
+  text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  return line;
+}
+
+/// The fingerprint in what follows the header line of a fingerprint file: 16
+/// hex digits, then nothing but line ends.
+std::optional<uint64_t> parse_fingerprint(std::string_view rest) {
+  const std::string_view digits = take_line(rest);
+  if (digits.size() != 16 || rest.find_first_not_of("\r\n") != std::string_view::npos) return std::nullopt;
   uint64_t v = 0;
-  for (const char c : digits) {
-    int d = -1;
-    if (c >= '0' && c <= '9') d = c - '0';
-    if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    if (d < 0) return std::nullopt;
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, 16);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
   return v;
 }
 
@@ -169,7 +173,15 @@ int main(int argc, char** argv) {
                    expect_trace.c_str());
       return 2;
     }
-    expected_fingerprint = parse_fingerprint_file(expected_trace);
+    std::string_view rest = expected_trace;
+    if (take_line(rest) == kFingerprintHeader) {
+      expected_fingerprint = parse_fingerprint(rest);
+      if (!expected_fingerprint) {
+        return bad_input("--expect-trace " + expect_trace +
+                         ": a fingerprint file without 16 hex digits on its second line; expected the file "
+                         "--write-fingerprint writes");
+      }
+    }
   }
   for (const std::string* path : {&trace_copy, &write_fingerprint}) {
     if (!path->empty() && *path != "-" && !parent_exists(*path)) {

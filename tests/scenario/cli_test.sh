@@ -6,6 +6,7 @@
 #   missing-file  a scenario file that does not exist: exit 2, nothing created
 #   bad-out       --out names a file: exit 2
 #   seed-range    --seed outside 0..2^64-1 or not a plain decimal: exit 2
+#   fingerprint-crlf  --expect-trace accepts a fingerprint file with CRLF line ends
 #   names         "." and ".." are not names (the scenario name becomes a folder name)
 #   scenario-name summary.json and stdout are the same from any working folder and path
 #   version       --version prints "tcpmig-sim <version>"
@@ -101,6 +102,20 @@ seed-range)
   "$sim" "$good" --out "$out" --quiet --no-pcap --seed 18446744073709551615 >"$out.stdout" 2>&1 || fail "largest seed"
   grep -q "seed 18446744073709551615," "$out.stdout" || fail "largest seed not used"
   rm -rf "$out"
+  ;;
+fingerprint-crlf)
+  rm -rf "$out"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --write-fingerprint "$out.fp" >/dev/null 2>&1 || fail "reference run"
+  sed 's/$/\r/' "$out.fp" >"$out.crlf"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --expect-trace "$out.crlf" >/dev/null 2>"$out.stderr" ||
+    fail "CRLF fingerprint not accepted: $(cat "$out.stderr")"
+  grep -q "trace fingerprint matches" "$out.stderr" || fail "CRLF fingerprint not read as one"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --seed 2 --expect-trace "$out.crlf" >/dev/null 2>&1
+  [ $? -eq 1 ] || fail "different CRLF fingerprint not reported (exit 1)"
+  # The header with anything but 16 hex digits after it is bad input, not a trace.
+  printf '# tcpmig trace fingerprint\r\nnot 16 hex digits\r\n' >"$out.crlf"
+  expect_bad "$out" "$sim" "$good" --out "$out" --expect-trace "$out.crlf"
+  rm -rf "$out" "$out.crlf"
   ;;
 names)
   # Without --out, a scenario named ".." would write into the working folder.
