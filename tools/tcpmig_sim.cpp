@@ -25,6 +25,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tcpmig/scenario/files.hpp"
 #include "tcpmig/scenario/runner.hpp"
 #include "tcpmig/scenario/scenario.hpp"
 #include "tcpmig/scenario/units.hpp"
@@ -166,12 +167,10 @@ int main(int argc, char** argv) {
   std::string expected_trace;
   std::optional<uint64_t> expected_fingerprint;
   if (!expect_trace.empty()) {
-    bool ok = false;
-    expected_trace = read_file(expect_trace, ok);
-    if (!ok) {
-      std::fprintf(stderr, "tcpmig-sim: error: --expect-trace %s cannot be read; expected a readable file\n",
-                   expect_trace.c_str());
-      return 2;
+    std::string error;
+    const scenario::InputKind kind{"trace or fingerprint file", scenario::kMaxExpectedTraceBytes};
+    if (!scenario::read_input(expect_trace, kind, expected_trace, error)) {
+      return bad_input("--expect-trace " + expect_trace + ": " + error);
     }
     std::string_view rest = expected_trace;
     if (take_line(rest) == kFingerprintHeader) {

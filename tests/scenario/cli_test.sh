@@ -5,6 +5,8 @@
 #   unknown-set   --set of an undeclared parameter: exit 2, nothing created
 #   missing-file  a scenario file that does not exist: exit 2, nothing created
 #   bad-out       --out names a file: exit 2
+#   bad-paths     inputs that are directories, endless devices or over the size cap: exit 2,
+#                 one line, nothing created; pipes work
 #   seed-range    --seed outside 0..2^64-1 or not a plain decimal: exit 2
 #   fingerprint-crlf  --expect-trace accepts a fingerprint file with CRLF line ends
 #   names         "." and ".." are not names (the scenario name becomes a folder name)
@@ -91,6 +93,27 @@ bad-out)
   "$sim" "$good" --out "$out" >/dev/null 2>"$out.stderr"
   [ $? -eq 2 ] || fail "--out naming a file did not exit 2"
   rm -f "$out"
+  ;;
+bad-paths)
+  rm -rf "$out.d" "$out.fifo"
+  mkdir -p "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --expect-trace "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --expect-trace /dev/zero
+  expect_bad "$out" "$sim" /dev/urandom --out "$out"
+  expect_bad "$out" "$sim" "$out.d" --out "$out"
+  # Pipes (what `<(cmd)` gives) are read, up to the cap.
+  mkfifo "$out.fifo"
+  timeout 10 sh -c 'cat "$1" >"$2"' - "$good" "$out.fifo" &
+  "$sim" "$out.fifo" --out "$out" --quiet --no-pcap --trace "$out.trace" >/dev/null 2>"$out.stderr" ||
+    fail "scenario from a pipe: $(cat "$out.stderr")"
+  timeout 10 sh -c 'cat "$1" >"$2"' - "$out.trace" "$out.fifo" &
+  "$sim" "$good" --out "$out" --quiet --no-pcap --expect-trace "$out.fifo" >/dev/null 2>"$out.stderr" ||
+    fail "--expect-trace from a pipe: $(cat "$out.stderr")"
+  timeout 10 sh -c 'head -c 67108865 /dev/zero >"$1"' - "$out.fifo" &
+  expect_bad "$out" "$sim" "$out.fifo" --out "$out"
+  grep -q "more than 64 MiB" "$out.stderr" || fail "scenario cap: $(cat "$out.stderr")"
+  wait
+  rm -rf "$out" "$out.d" "$out.fifo"
   ;;
 seed-range)
   for seed in -1 +1 0x10 1e3 1.0 " 1" 18446744073709551616 99999999999999999999 ""; do

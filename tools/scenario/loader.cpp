@@ -4,13 +4,8 @@
 // scenarios/README.md for the format.
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <initializer_list>
-#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -19,6 +14,7 @@
 
 #include <pugixml.hpp>
 
+#include "tcpmig/scenario/files.hpp"
 #include "tcpmig/scenario/scenario.hpp"
 #include "tcpmig/scenario/units.hpp"
 #include "tcpmig/sim/simulator.hpp"
@@ -1217,23 +1213,11 @@ LoadResult load_scenario(std::string_view text, std::string_view display_name, s
 }
 
 LoadResult load_scenario_file(const std::string& path, std::span<const Override> overrides) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  std::string text;
+  std::string error;
+  if (!read_input(path, InputKind{"scenario file", kMaxScenarioBytes}, text, error)) {
     LoadResult r;
-    r.error = Diagnostic{path, SourcePos{}, "a directory; expected a scenario file"};
-    return r;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    LoadResult r;
-    r.error = Diagnostic{path, SourcePos{}, std::string("cannot open the file (") + std::strerror(errno) +
-                                                "); expected a readable scenario file"};
-    return r;
-  }
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) {
-    LoadResult r;
-    r.error = Diagnostic{path, SourcePos{}, "cannot read the file; expected a readable scenario file"};
+    r.error = Diagnostic{path, SourcePos{}, error};
     return r;
   }
   return load_scenario(text, path, overrides);
