@@ -5,8 +5,10 @@
 #   unknown-set   --set of an undeclared parameter: exit 2, nothing created
 #   missing-file  a scenario file that does not exist: exit 2, nothing created
 #   bad-out       --out names a file: exit 2
-#   bad-paths     inputs that are directories, endless devices or over the size cap: exit 2,
-#                 one line, nothing created; pipes work
+#   bad-paths     inputs that are directories, endless devices or over the size cap, outputs that
+#                 cannot be written even by root: exit 2, one line, nothing created; pipes work
+#   cleanup       a runtime error or a failing write after the run: exit 2 and everything the run
+#                 created removed; other files of an existing --out directory are kept
 #   seed-range    --seed outside 0..2^64-1 or not a plain decimal: exit 2
 #   fingerprint-crlf  --expect-trace accepts a fingerprint file with CRLF line ends
 #   names         "." and ".." are not names (the scenario name becomes a folder name)
@@ -51,6 +53,27 @@ expect_bad() {
   [ ! -e "$dir" ] || fail "$* left $dir behind"
   { [ "$(wc -l <"$out.stderr")" -eq 1 ] && grep -q "error: .*; expected " "$out.stderr"; } ||
     fail "$*: not one error line: $(cat "$out.stderr")"
+}
+
+# A scenario that fails while running: s2 boots first, and its sink continues s1's.
+write_runtime_error_scenario() {
+  cat >"$1" <<'EOF'
+<scenario name="runtime_error">
+  <topology>
+    <host name="c"/>
+    <switch name="sw"/>
+    <host name="s1" add-at="20ms"/>
+    <host name="s2" add-at="10ms"/>
+    <link a="c" a-addr="10.0.0.1/24" b="sw"/>
+    <link a="sw" b="s1" b-addr="10.0.0.10/24"/>
+    <link a="sw" b="s2" b-addr="10.0.0.20/24"/>
+  </topology>
+  <apps>
+    <bulk-sink node="s1"/>
+    <bulk-sink node="s2" continues="s1"/>
+  </apps>
+</scenario>
+EOF
 }
 
 mkdir -p "$(dirname "$out")"
@@ -101,6 +124,16 @@ bad-paths)
   expect_bad "$out" "$sim" "$good" --out "$out" --expect-trace /dev/zero
   expect_bad "$out" "$sim" /dev/urandom --out "$out"
   expect_bad "$out" "$sim" "$out.d" --out "$out"
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --write-fingerprint "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace /proc/version
+  expect_bad "$out" "$sim" "$good" --out "$out" --write-fingerprint /proc/version
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace /etc/hostname/x
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace ""
+  expect_bad "$out" "$sim" "$good" --out /proc/tcpmig-x
+  expect_bad "$out" "$sim" "$good" --out /etc/hostname/x
+  # The output folder and the parents it needed are removed again.
+  expect_bad "$out" "$sim" "$good" --out "$out/a/b" --trace /proc/version
   # Pipes (what `<(cmd)` gives) are read, up to the cap.
   mkfifo "$out.fifo"
   timeout 10 sh -c 'cat "$1" >"$2"' - "$good" "$out.fifo" &
@@ -114,6 +147,29 @@ bad-paths)
   grep -q "more than 64 MiB" "$out.stderr" || fail "scenario cap: $(cat "$out.stderr")"
   wait
   rm -rf "$out" "$out.d" "$out.fifo"
+  ;;
+cleanup)
+  write_runtime_error_scenario "$out.xml"
+  expect_bad "$out" "$sim" "$out.xml" --out "$out/a/b"
+  grep -q "the sink it continues has not started" "$out.stderr" || fail "runtime error: $(cat "$out.stderr")"
+  # A write that fails after the run (stdout).
+  rm -rf "$out"
+  "$sim" "$good" --out "$out" --trace - >/dev/full 2>"$out.stderr"
+  [ $? -eq 2 ] || fail "a failing stdout did not exit 2"
+  [ ! -e "$out" ] || fail "a failing stdout left $out behind"
+  # An existing directory: on exit 2 the run's own files go (older ones of the
+  # same names included) and other files stay; a good run replaces the run's files.
+  mkdir -p "$out"
+  echo keep >"$out/notes.txt"
+  echo old >"$out/trace.txt"
+  "$sim" "$out.xml" --out "$out" >/dev/null 2>&1
+  [ $? -eq 2 ] || fail "runtime error in an existing directory did not exit 2"
+  [ "$(ls -A "$out")" = "notes.txt" ] || fail "after exit 2 the directory holds: $(ls -A "$out")"
+  echo old >"$out/trace.txt"
+  "$sim" "$good" --out "$out" --quiet >/dev/null 2>&1 || fail "run into an existing directory failed"
+  [ "$(cat "$out/notes.txt")" = keep ] || fail "notes.txt changed"
+  { [ -s "$out/summary.json" ] && [ "$(head -c 3 "$out/trace.txt")" != old ]; } || fail "outputs not replaced"
+  rm -rf "$out" "$out.xml"
   ;;
 seed-range)
   for seed in -1 +1 0x10 1e3 1.0 " 1" 18446744073709551616 99999999999999999999 ""; do
