@@ -5,6 +5,14 @@
 #   unknown-set   --set of an undeclared parameter: exit 2, nothing created
 #   missing-file  a scenario file that does not exist: exit 2, nothing created
 #   bad-out       --out names a file: exit 2
+#   bad-paths     inputs that are directories, endless devices or over the size cap, outputs that
+#                 cannot be written even by root: exit 2, one line, nothing created; pipes work
+#   cleanup       a runtime error or a failing write after the run: exit 2 and everything the run
+#                 created removed; other files of an existing --out directory are kept
+#   seed-range    --seed outside 0..2^64-1 or not a plain decimal: exit 2
+#   fingerprint-crlf  --expect-trace accepts a fingerprint file with CRLF line ends
+#   names         "." and ".." are not names (the scenario name becomes a folder name)
+#   scenario-name summary.json and stdout are the same from any working folder and path
 #   version       --version prints "tcpmig-sim <version>"
 #   determinism   two runs: identical stdout, trace, pcaps and summary.json; trace fingerprints
 #   expectations  --expect-trace with a trace / a fingerprint file; failed expectations exit 1
@@ -31,6 +39,41 @@ expect_rc_nothing() {
   rc=$?
   [ "$rc" -eq "$want" ] || fail "$* exited $rc, expected $want: $(cat "$out.stderr")"
   [ ! -e "$dir" ] || fail "$* created $dir"
+}
+
+# expect_bad DIR CMD...: CMD exits 2 within 10 s with one "error: ...; expected ..." line on
+# stderr, and DIR does not exist afterwards.
+expect_bad() {
+  dir=$1
+  shift
+  rm -rf "$dir"
+  timeout 10 "$@" >"$out.stdout" 2>"$out.stderr"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "$* exited $rc, expected 2: $(cat "$out.stderr")"
+  [ ! -e "$dir" ] || fail "$* left $dir behind"
+  { [ "$(wc -l <"$out.stderr")" -eq 1 ] && grep -q "error: .*; expected " "$out.stderr"; } ||
+    fail "$*: not one error line: $(cat "$out.stderr")"
+}
+
+# A scenario that fails while running: s2 boots first, and its sink continues s1's.
+write_runtime_error_scenario() {
+  cat >"$1" <<'EOF'
+<scenario name="runtime_error">
+  <topology>
+    <host name="c"/>
+    <switch name="sw"/>
+    <host name="s1" add-at="20ms"/>
+    <host name="s2" add-at="10ms"/>
+    <link a="c" a-addr="10.0.0.1/24" b="sw"/>
+    <link a="sw" b="s1" b-addr="10.0.0.10/24"/>
+    <link a="sw" b="s2" b-addr="10.0.0.20/24"/>
+  </topology>
+  <apps>
+    <bulk-sink node="s1"/>
+    <bulk-sink node="s2" continues="s1"/>
+  </apps>
+</scenario>
+EOF
 }
 
 mkdir -p "$(dirname "$out")"
@@ -73,6 +116,119 @@ bad-out)
   "$sim" "$good" --out "$out" >/dev/null 2>"$out.stderr"
   [ $? -eq 2 ] || fail "--out naming a file did not exit 2"
   rm -f "$out"
+  ;;
+bad-paths)
+  rm -rf "$out.d" "$out.fifo"
+  mkdir -p "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --expect-trace "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --expect-trace /dev/zero
+  expect_bad "$out" "$sim" /dev/urandom --out "$out"
+  expect_bad "$out" "$sim" "$out.d" --out "$out"
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --write-fingerprint "$out.d"
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace /proc/version
+  expect_bad "$out" "$sim" "$good" --out "$out" --write-fingerprint /proc/version
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace /etc/hostname/x
+  expect_bad "$out" "$sim" "$good" --out "$out" --trace ""
+  expect_bad "$out" "$sim" "$good" --out /proc/tcpmig-x
+  expect_bad "$out" "$sim" "$good" --out /etc/hostname/x
+  # The output folder and the parents it needed are removed again.
+  expect_bad "$out" "$sim" "$good" --out "$out/a/b" --trace /proc/version
+  # Pipes (what `<(cmd)` gives) are read, up to the cap.
+  mkfifo "$out.fifo"
+  timeout 10 sh -c 'cat "$1" >"$2"' - "$good" "$out.fifo" &
+  "$sim" "$out.fifo" --out "$out" --quiet --no-pcap --trace "$out.trace" >/dev/null 2>"$out.stderr" ||
+    fail "scenario from a pipe: $(cat "$out.stderr")"
+  timeout 10 sh -c 'cat "$1" >"$2"' - "$out.trace" "$out.fifo" &
+  "$sim" "$good" --out "$out" --quiet --no-pcap --expect-trace "$out.fifo" >/dev/null 2>"$out.stderr" ||
+    fail "--expect-trace from a pipe: $(cat "$out.stderr")"
+  timeout 10 sh -c 'head -c 67108865 /dev/zero >"$1"' - "$out.fifo" &
+  expect_bad "$out" "$sim" "$out.fifo" --out "$out"
+  grep -q "more than 64 MiB" "$out.stderr" || fail "scenario cap: $(cat "$out.stderr")"
+  wait
+  rm -rf "$out" "$out.d" "$out.fifo"
+  ;;
+cleanup)
+  write_runtime_error_scenario "$out.xml"
+  expect_bad "$out" "$sim" "$out.xml" --out "$out/a/b"
+  grep -q "the sink it continues has not started" "$out.stderr" || fail "runtime error: $(cat "$out.stderr")"
+  # A write that fails after the run (stdout).
+  rm -rf "$out"
+  "$sim" "$good" --out "$out" --trace - >/dev/full 2>"$out.stderr"
+  [ $? -eq 2 ] || fail "a failing stdout did not exit 2"
+  [ ! -e "$out" ] || fail "a failing stdout left $out behind"
+  # An existing directory: on exit 2 the run's own files go (older ones of the
+  # same names included) and other files stay; a good run replaces the run's files.
+  mkdir -p "$out"
+  echo keep >"$out/notes.txt"
+  echo old >"$out/trace.txt"
+  "$sim" "$out.xml" --out "$out" >/dev/null 2>&1
+  [ $? -eq 2 ] || fail "runtime error in an existing directory did not exit 2"
+  [ "$(ls -A "$out")" = "notes.txt" ] || fail "after exit 2 the directory holds: $(ls -A "$out")"
+  echo old >"$out/trace.txt"
+  "$sim" "$good" --out "$out" --quiet >/dev/null 2>&1 || fail "run into an existing directory failed"
+  [ "$(cat "$out/notes.txt")" = keep ] || fail "notes.txt changed"
+  { [ -s "$out/summary.json" ] && [ "$(head -c 3 "$out/trace.txt")" != old ]; } || fail "outputs not replaced"
+  rm -rf "$out" "$out.xml"
+  ;;
+seed-range)
+  for seed in -1 +1 0x10 1e3 1.0 " 1" 18446744073709551616 99999999999999999999 ""; do
+    expect_bad "$out" "$sim" "$good" --out "$out" --seed "$seed"
+    grep -q "expected a decimal integer from 0 to 18446744073709551615" "$out.stderr" ||
+      fail "--seed '$seed': $(cat "$out.stderr")"
+  done
+  expect_bad "$out" "$sim" "$good" --out "$out" --seed=-1
+  "$sim" "$good" --out "$out" --quiet --no-pcap --seed 18446744073709551615 >"$out.stdout" 2>&1 || fail "largest seed"
+  grep -q "seed 18446744073709551615," "$out.stdout" || fail "largest seed not used"
+  rm -rf "$out"
+  ;;
+fingerprint-crlf)
+  rm -rf "$out"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --write-fingerprint "$out.fp" >/dev/null 2>&1 || fail "reference run"
+  sed 's/$/\r/' "$out.fp" >"$out.crlf"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --expect-trace "$out.crlf" >/dev/null 2>"$out.stderr" ||
+    fail "CRLF fingerprint not accepted: $(cat "$out.stderr")"
+  grep -q "trace fingerprint matches" "$out.stderr" || fail "CRLF fingerprint not read as one"
+  "$sim" "$good" --out "$out" --quiet --no-pcap --seed 2 --expect-trace "$out.crlf" >/dev/null 2>&1
+  [ $? -eq 1 ] || fail "different CRLF fingerprint not reported (exit 1)"
+  # The header with anything but 16 hex digits after it is bad input, not a trace.
+  printf '# tcpmig trace fingerprint\r\nnot 16 hex digits\r\n' >"$out.crlf"
+  expect_bad "$out" "$sim" "$good" --out "$out" --expect-trace "$out.crlf"
+  rm -rf "$out" "$out.crlf"
+  ;;
+names)
+  # Without --out, a scenario named ".." would write into the working folder.
+  rm -rf "$out"
+  mkdir -p "$out/cwd"
+  for name in . ..; do
+    sed "s/<scenario name=\"migrate_mid_stream\"/<scenario name=\"$name\"/" "$good" >"$out/bad.xml"
+    (cd "$out/cwd" && timeout 10 "$sim" ../bad.xml >../stdout 2>../stderr)
+    [ $? -eq 2 ] || fail "scenario name '$name' did not exit 2"
+    [ -z "$(ls -A "$out/cwd")" ] || fail "scenario name '$name' wrote $(ls -A "$out/cwd")"
+    grep -q "^\.\./bad\.xml:[0-9]*:[0-9]*: error: name=\"$name\"; expected " "$out/stderr" ||
+      fail "name '$name': $(cat "$out/stderr")"
+  done
+  sed 's/"server1"/".."/g' "$good" >"$out/bad.xml"
+  expect_bad "$out/o" "$sim" "$out/bad.xml" --out "$out/o"
+  rm -rf "$out"
+  ;;
+scenario-name)
+  # The same run from three working folders, through three paths.
+  rm -rf "$out"
+  mkdir -p "$out/a/b" "$out/scen" "$out/c"
+  cp "$good" "$out/scen/x.xml"
+  (cd "$out/a/b" && "$sim" ../../scen/x.xml --out res --no-pcap >stdout 2>&1) || fail "relative path run"
+  (cd "$out/scen" && "$sim" ./x.xml --out res --no-pcap >stdout 2>&1) || fail "./ run"
+  (cd "$out/c" && "$sim" "$out/scen/x.xml" --out res --no-pcap >stdout 2>&1) || fail "absolute path run"
+  for d in "$out/scen" "$out/c"; do
+    cmp -s "$out/a/b/res/summary.json" "$d/res/summary.json" || fail "summary.json differs in $d"
+    cmp -s "$out/a/b/stdout" "$d/stdout" || fail "stdout differs in $d"
+  done
+  grep -q '"file": "x.xml"' "$out/c/res/summary.json" || fail "summary.json does not name x.xml"
+  # Errors still show the path as typed.
+  (cd "$src/tests/scenario" && "$sim" bad/bad_duration.xml --out "$out/bad" >/dev/null 2>"$out.stderr")
+  grep -q "^bad/bad_duration.xml:7:11: error: " "$out.stderr" || fail "error path: $(cat "$out.stderr")"
+  rm -rf "$out"
   ;;
 version)
   v=$("$sim" --version) || fail "--version failed"

@@ -167,11 +167,11 @@ TEST_CASE("integers, endpoints and names") {
     CHECK_FALSE(parse_endpoint(bad).has_value());
   }
 
-  for (const std::string_view good : {"client", "server-1", "gw_2", "r1.lan", "A9"}) {
+  for (const std::string_view good : {"client", "server-1", "gw_2", "r1.lan", "A9", ".x", "...", "_"}) {
     CAPTURE(good);
     CHECK(valid_name(good));
   }
-  for (const std::string_view bad : {"", "a b", "a/b", "a:b", "ü", "a\tb",
+  for (const std::string_view bad : {"", ".", "..", "a b", "a/b", "a:b", "ü", "a\tb",
                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
     CAPTURE(bad);
     CHECK_FALSE(valid_name(bad));

@@ -4,13 +4,8 @@
 // scenarios/README.md for the format.
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <initializer_list>
-#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -19,6 +14,7 @@
 
 #include <pugixml.hpp>
 
+#include "tcpmig/scenario/files.hpp"
 #include "tcpmig/scenario/scenario.hpp"
 #include "tcpmig/scenario/units.hpp"
 #include "tcpmig/sim/simulator.hpp"
@@ -91,7 +87,8 @@ constexpr const char* kExpectProbability = "a probability from 0 to 1 (e.g. 0.02
 constexpr const char* kExpectEndpoint = "an IPv4 address and port, a.b.c.d:port (port 1 to 65535)";
 constexpr const char* kExpectIp = "an IPv4 address a.b.c.d";
 constexpr const char* kExpectIfAddr = "an IPv4 address with prefix length, a.b.c.d/len (len 0 to 32)";
-constexpr const char* kExpectName = "a name of letters, digits, '_', '.' and '-' (at most 64 characters)";
+constexpr const char* kExpectName =
+    "a name of letters, digits, '_', '.' and '-' (at most 64 characters), other than . and ..";
 
 /// The error that ends loading (caught at the API boundary).
 struct LoadError {
@@ -1293,23 +1290,11 @@ LoadResult load_scenario(std::string_view text, std::string_view display_name, s
 }
 
 LoadResult load_scenario_file(const std::string& path, std::span<const Override> overrides) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  std::string text;
+  std::string error;
+  if (!read_input(path, InputKind{"scenario file", kMaxScenarioBytes}, text, error)) {
     LoadResult r;
-    r.error = Diagnostic{path, SourcePos{}, "a directory; expected a scenario file"};
-    return r;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    LoadResult r;
-    r.error = Diagnostic{path, SourcePos{}, std::string("cannot open the file (") + std::strerror(errno) +
-                                                "); expected a readable scenario file"};
-    return r;
-  }
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) {
-    LoadResult r;
-    r.error = Diagnostic{path, SourcePos{}, "cannot read the file; expected a readable scenario file"};
+    r.error = Diagnostic{path, SourcePos{}, error};
     return r;
   }
   return load_scenario(text, path, overrides);

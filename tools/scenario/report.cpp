@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -211,7 +212,7 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
   w.key("scenario");
   w.value(s.name);
   w.key("file");
-  w.value(s.file);
+  w.value(std::filesystem::path(s.file).filename().string());
   w.key("seed");
   w.value(r.seed);
   w.key("params");

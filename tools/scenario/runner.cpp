@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,12 @@ std::string time_text(sim::Time t) {
   std::string s;
   sim::append_time(s, t);
   return s;
+}
+
+/// Sets `error` for an output that cannot be written ("<what was found>") and returns false.
+bool output_error(std::string& error, const std::string& found) {
+  error = found + "; expected a writable output directory";
+  return false;
 }
 
 class Run;
@@ -70,6 +77,7 @@ class Run {
   }
 
   bool execute(RunResults& results, std::string& error);
+  [[nodiscard]] std::vector<std::string> files() const;
   void on_triggered(std::size_t gw, const core::MigrationRecord& r);
   void on_finished(std::size_t gw, const core::MigrationRecord& r);
 
@@ -117,6 +125,9 @@ class Run {
   /// By Scenario::migrations index: the request number its gateway gave it, once requested.
   std::vector<std::optional<uint64_t>> request_of_;
   std::string runtime_error_;                 // first error while running (exit 2)
+  std::ofstream summary_;                     // summary.json, opened before the run
+  std::vector<std::string> files_;            // trace.txt and summary.json once opened
+  bool pcap_ = false;                         // pcaps enabled: one file per interface
   std::string line_;                          // scratch for console lines
 };
 
@@ -340,17 +351,16 @@ bool Run::execute(RunResults& results, std::string& error) {
   const std::string& dir = o_.out_dir;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    error = "cannot create the output directory " + dir + ": " + ec.message();
-    return false;
-  }
+  if (ec) return output_error(error, "cannot create the output directory " + dir + ": " + ec.message());
   const bool want_trace = s_.outputs.trace || o_.force_trace;
   const std::string trace_path = dir + "/trace.txt";
   if (want_trace) {
-    if (!trace_.open(trace_path, error)) return false;
+    if (!trace_.open(trace_path, error)) return output_error(error, "cannot create " + error);
+    files_.push_back(trace_path);
     net_.set_trace(&trace_);
   }
-  if (o_.pcap && s_.outputs.pcap && !net_.enable_pcap(dir, error)) return false;
+  pcap_ = o_.pcap && s_.outputs.pcap;
+  if (pcap_ && !net_.enable_pcap(dir, error)) return output_error(error, "cannot create " + error);
 
   // Nodes present from the start, their links, stacks and apps; then the
   // runtime hosts' and runtime links' timers and the migration requests.
@@ -369,6 +379,15 @@ bool Run::execute(RunResults& results, std::string& error) {
     error = s_.file + ": error: the topology was rejected while building it (" + ex.what() +
             "); expected a topology the network model accepts";
     return false;
+  }
+  // Every output is open before the simulation runs (pcaps of runtime hosts
+  // open when they join).
+  if (!net_.pcap_error().empty()) return output_error(error, "cannot create " + net_.pcap_error());
+  const std::string summary_path = dir + "/summary.json";
+  if (s_.outputs.summary) {
+    summary_.open(summary_path, std::ios::binary | std::ios::trunc);
+    if (!summary_) return output_error(error, "cannot create " + summary_path + ": " + std::strerror(errno));
+    files_.push_back(summary_path);
   }
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
     if (s_.nodes[i].type == NodeType::Host && !s_.nodes[i].runtime()) start_host(i);
@@ -407,14 +426,8 @@ bool Run::execute(RunResults& results, std::string& error) {
     error = runtime_error_;
     return false;
   }
-  if (!net_.pcap_error().empty()) {
-    error = net_.pcap_error();
-    return false;
-  }
-  if (want_trace && !trace_.ok()) {
-    error = trace_path + ": write failed";
-    return false;
-  }
+  if (!net_.pcap_error().empty()) return output_error(error, net_.pcap_error());
+  if (want_trace && !trace_.ok()) return output_error(error, trace_path + ": write failed");
 
   results.seed = o_.seed;
   results.events = sim_.events_executed();
@@ -423,10 +436,7 @@ bool Run::execute(RunResults& results, std::string& error) {
     results.trace_lines = trace_.lines();
     results.trace_path = trace_path;
     std::ifstream in(trace_path, std::ios::binary);
-    if (!in) {
-      error = "cannot read back " + trace_path;
-      return false;
-    }
+    if (!in) return output_error(error, "cannot read back " + trace_path);
     Fnv1a h;
     std::array<char, 65536> chunk{};
     while (in) {
@@ -439,17 +449,21 @@ bool Run::execute(RunResults& results, std::string& error) {
   check_expectations(results);
 
   if (s_.outputs.summary) {
-    const std::string path = dir + "/summary.json";
-    const std::string json = summary_json(s_, results);
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << json;
-    f.flush();
-    if (!f) {
-      error = "cannot write " + path;
-      return false;
-    }
+    summary_ << summary_json(s_, results);
+    summary_.close();
+    if (!summary_) return output_error(error, summary_path + ": write failed");
   }
   return true;
+}
+
+std::vector<std::string> Run::files() const {
+  std::vector<std::string> files = files_;
+  if (!pcap_) return files;
+  // Named as Network::enable_pcap names them.
+  for (const auto& n : net_.nodes()) {
+    for (const auto& i : n->interfaces()) files.push_back(o_.out_dir + "/" + n->name() + "-" + i->name() + ".pcap");
+  }
+  return files;
 }
 
 void Run::collect(RunResults& results) {
@@ -586,7 +600,9 @@ void Run::check_expectations(RunResults& results) const {
 bool run_scenario(const Scenario& s, const RunOptions& opts, RunResults& results, std::string& error) {
   results = RunResults{};
   auto run = std::make_unique<Run>(s, opts);
-  return run->execute(results, error);
+  const bool ok = run->execute(results, error);
+  results.files = run->files();
+  return ok;
 }
 
 }  // namespace tcpmig::scenario

@@ -141,7 +141,7 @@ std::optional<core::Endpoint> parse_endpoint(std::string_view text) {
 }
 
 bool valid_name(std::string_view text) {
-  if (text.empty() || text.size() > kMaxNameLength) return false;
+  if (text.empty() || text.size() > kMaxNameLength || text == "." || text == "..") return false;
   for (const char c : text) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '.' ||
                     c == '-';

@@ -27,8 +27,10 @@
 //   not tracked at request-at),
 //   waiting for the target when a host has add-on = the migration.
 // - Outputs go to RunOptions::out_dir, created by run_scenario (never by the
-//   loader): <node>-<iface>.pcap, trace.txt, summary.json. The trace
-//   fingerprint is FNV-1a 64 over trace.txt.
+//   loader): <node>-<iface>.pcap, trace.txt, summary.json. All are opened
+//   before the simulation runs (a runtime host's pcaps when it joins), so an
+//   unwritable output stops the run before it starts. The trace fingerprint
+//   is FNV-1a 64 over trace.txt.
 // - Expectations (exit 1 in the CLI): each migration's records end as its
 //   `expect` says (and there is at least one unless expect="any"), each
 //   request client gets expect-responses responses, each bulk sink with
@@ -114,11 +116,14 @@ struct RunResults {
   std::vector<GatewayResult> gateways;          ///< document order
   std::vector<AppResult> apps;                  ///< document order (instances in order)
   std::vector<std::string> failures;            ///< expectations not met, one line each
+  std::vector<std::string> files;               ///< every file the run opened for writing, also when it failed
 };
 
 /// Runs `s` and writes its outputs. Returns false with `error` set (exit 2)
 /// when the output cannot be written or the topology fails while running;
-/// expectation failures are in results.failures.
+/// expectation failures are in results.failures. Either way results.files
+/// lists the files it opened for writing, for a caller that abandons the run
+/// to remove.
 bool run_scenario(const Scenario& s, const RunOptions& opts, RunResults& results, std::string& error);
 
 /// Prints the summary: migrations (every record, or the first 3 and an
@@ -126,9 +131,10 @@ bool run_scenario(const Scenario& s, const RunOptions& opts, RunResults& results
 /// results (not when `quiet`), events, end time and the trace fingerprint.
 void print_summary(std::FILE* out, const Scenario& s, const RunResults& r, bool quiet);
 
-/// summary.json: scenario, seed, params, events, end time, fingerprint,
-/// migrations, refused requests, gateways, apps, failures (stable key order,
-/// times in integer nanoseconds, null for "never").
+/// summary.json: scenario, file (the scenario file's name without folders,
+/// the same from any working folder), seed, params, events, end time,
+/// fingerprint, migrations, refused requests, gateways, apps, failures
+/// (stable key order, times in integer nanoseconds, null for "never").
 std::string summary_json(const Scenario& s, const RunResults& r);
 
 /// Milliseconds with three decimals from integer nanoseconds ("12.345"), truncated; "-" for core::kNever.

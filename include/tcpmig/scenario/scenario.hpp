@@ -182,7 +182,8 @@ struct LoadResult {
 /// throws on bad input and never touches the file system.
 LoadResult load_scenario(std::string_view text, std::string_view display_name,
                          std::span<const Override> overrides = {});
-/// Reads and loads a scenario file (display name = `path`).
+/// Reads and loads a scenario file (display name = `path`): a regular file or
+/// a pipe of at most kMaxScenarioBytes (tcpmig/scenario/files.hpp).
 LoadResult load_scenario_file(const std::string& path, std::span<const Override> overrides = {});
 
 }  // namespace tcpmig::scenario

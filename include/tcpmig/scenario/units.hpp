@@ -20,7 +20,8 @@
 // - Probabilities: a decimal number in [0, 1] ("0.02") or a percentage in
 //   [0%, 100%] ("2%"), at most 18 significant digits.
 // - Names (nodes, scenarios, migrations, parameters): [A-Za-z0-9_.-]+, at
-//   most 64 characters, because node names become file names.
+//   most 64 characters, and not "." or "..", because names become file and
+//   folder names (out/<scenario>, <node>-<iface>.pcap).
 // - Addresses of hosts and of connection ends are unicast: not 0.0.0.0,
 //   127.0.0.0/8, 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved, with
 //   255.255.255.255).
@@ -61,7 +62,7 @@ std::optional<double> parse_probability(std::string_view text);
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max);
 /// "a.b.c.d:port" with port 1..65535.
 std::optional<core::Endpoint> parse_endpoint(std::string_view text);
-/// True for [A-Za-z0-9_.-]+ of at most kMaxNameLength characters.
+/// True for [A-Za-z0-9_.-]+ of at most kMaxNameLength characters, other than "." and "..".
 bool valid_name(std::string_view text);
 /// Why `ip` cannot be a host's address or a connection's end ("the
 /// unspecified address 0.0.0.0", loopback, multicast, reserved or broadcast),
