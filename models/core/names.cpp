@@ -82,6 +82,7 @@ std::string trigger_text(const Trigger& t) {
     case Trigger::Kind::AfterRequests: s = "after " + std::to_string(t.count) + " requests"; break;
     case Trigger::Kind::AfterSegments: s = "after " + std::to_string(t.count) + " segments"; break;
     case Trigger::Kind::AfterBytes: s = "after " + std::to_string(t.count) + " bytes"; break;
+    case Trigger::Kind::Count: break;
   }
   if (t.safe_point == SafePoint::ClientData) s += ", safe point client-data";
   if (t.safe_point == SafePoint::Quiescent) s += ", safe point quiescent";

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tcpmig/scenario/apps.hpp"
 #include "tcpmig/scenario/scenario.hpp"
 
 using namespace tcpmig;
@@ -116,16 +117,18 @@ TEST_CASE("the seed scenario loads into the expected description") {
   CHECK(s.links[1].ba.delay == 100_us);
 
   REQUIRE(s.apps.size() == 3);
-  CHECK(s.apps[0].kind == AppKind::ResponseServer);
+  CHECK(s.apps[0].kind == find_app_kind("response-server"));
   CHECK(s.apps[0].node == "server1");
-  CHECK(s.apps[0].server.response == "Hello, I'm Server 1");
-  CHECK(s.apps[2].kind == AppKind::RequestClient);
-  CHECK(s.apps[2].client.server == ip("10.0.2.10"));
-  CHECK(s.apps[2].client.count == 10);
-  CHECK(s.apps[2].client.interval == 100_ms);
-  CHECK(s.apps[2].client.start == sim::Time::zero() + 100_ms);
-  CHECK(s.apps[2].instances == 1);
-  CHECK(s.apps[2].expect_responses == 10);
+  CHECK(s.apps[0].label == "server1");
+  CHECK(s.apps[0].settings_as<ResponseServerSettings>().config.response == "Hello, I'm Server 1");
+  CHECK(s.apps[2].kind == find_app_kind("request-client"));
+  const auto& client = s.apps[2].settings_as<RequestClientSettings>();
+  CHECK(client.config.server == ip("10.0.2.10"));
+  CHECK(client.config.count == 10);
+  CHECK(client.config.interval == 100_ms);
+  CHECK(client.config.start == sim::Time::zero() + 100_ms);
+  CHECK(client.instances == 1);
+  CHECK(client.expect_responses == 10);
 
   REQUIRE(s.migrations.size() == 1);
   const MigrationSpec& m = s.migrations[0];
@@ -219,34 +222,35 @@ TEST_CASE("every attribute of the format is read") {
   CHECK(s.links.back().add_at == std::optional<sim::Duration>(2500_ms));
 
   REQUIRE(s.apps.size() == 7);
-  CHECK(s.apps[6].continues == std::optional<std::size_t>(5));
-  CHECK_FALSE(s.apps[5].continues.has_value());
-  const AppSpec& srv = s.apps[0];
-  CHECK(srv.server.port == 8080);
-  CHECK(srv.server.response == "one");
-  CHECK(srv.server.name == "srv1");
-  CHECK(srv.server.backlog == 16);
-  CHECK(srv.server.nodelay);
-  const AppSpec& cli = s.apps[3];
-  CHECK(cli.client.count == 5);
-  CHECK(cli.client.first_index == 3);
-  CHECK(cli.client.interval == 10_ms);
-  CHECK(cli.client.start == sim::Time::zero() + 1_ms);
-  CHECK(cli.client.name == "cli");
-  CHECK(cli.client.request_prefix == "GET ");
-  CHECK_FALSE(cli.client.close_when_done);
-  CHECK(cli.client.nodelay);
+  CHECK(s.apps[6].settings_as<BulkSinkSettings>().continues == std::optional<std::size_t>(5));
+  CHECK_FALSE(s.apps[5].settings_as<BulkSinkSettings>().continues.has_value());
+  const auto& srv = s.apps[0].settings_as<ResponseServerSettings>().config;
+  CHECK(srv.port == 8080);
+  CHECK(srv.response == "one");
+  CHECK(srv.name == "srv1");
+  CHECK(s.apps[0].label == "srv1");
+  CHECK(srv.backlog == 16);
+  CHECK(srv.nodelay);
+  const auto& cli = s.apps[3].settings_as<RequestClientSettings>();
+  CHECK(cli.config.count == 5);
+  CHECK(cli.config.first_index == 3);
+  CHECK(cli.config.interval == 10_ms);
+  CHECK(cli.config.start == sim::Time::zero() + 1_ms);
+  CHECK(cli.config.name == "cli");
+  CHECK(cli.config.request_prefix == "GET ");
+  CHECK_FALSE(cli.config.close_when_done);
+  CHECK(cli.config.nodelay);
   CHECK(cli.instances == 3);
   CHECK(cli.expect_responses == 4);
-  const AppSpec& tx = s.apps[4];
-  CHECK(tx.kind == AppKind::BulkSender);
-  CHECK(tx.sender.bytes == 1'500'000);
-  CHECK(tx.sender.start == sim::Time::zero() + 2_ms);
-  CHECK(tx.sender.name == "tx");
-  const AppSpec& rx = s.apps[5];
-  CHECK(rx.kind == AppKind::BulkSink);
-  CHECK(rx.sink.name == "rx");
-  CHECK_FALSE(rx.sink.verify);
+  CHECK(s.apps[4].kind == find_app_kind("bulk-sender"));
+  const auto& tx = s.apps[4].settings_as<BulkSenderSettings>();
+  CHECK(tx.config.bytes == 1'500'000);
+  CHECK(tx.config.start == sim::Time::zero() + 2_ms);
+  CHECK(tx.config.name == "tx");
+  CHECK(s.apps[5].kind == find_app_kind("bulk-sink"));
+  const auto& rx = s.apps[5].settings_as<BulkSinkSettings>();
+  CHECK(rx.config.name == "rx");
+  CHECK_FALSE(rx.config.verify);
   CHECK(rx.expect_bytes == std::optional<uint64_t>(1'500'000));
 
   REQUIRE(s.migrations.size() == 4);
@@ -288,15 +292,15 @@ TEST_CASE("parameters: defaults, overrides, substitution inside values") {
   const Scenario d = load_ok(text);
   CHECK(d.links[0].ab.rate_bps == 100'000'000);
   CHECK(d.links[0].ab.loss == 0.0);
-  CHECK(d.apps[0].client.count == 3);
-  CHECK(d.apps[0].client.name == "c3x");
-  CHECK(d.apps[1].server.response == "1003 and $ and }");
+  CHECK(d.apps[0].settings_as<RequestClientSettings>().config.count == 3);
+  CHECK(d.apps[0].settings_as<RequestClientSettings>().config.name == "c3x");
+  CHECK(d.apps[1].settings_as<ResponseServerSettings>().config.response == "1003 and $ and }");
 
   const Scenario o = load_ok(text, {{"loss", "5%"}, {"rate", "1000"}, {"n", "7"}, {"n", "8"}});
   CHECK(o.links[0].ab.loss == 0.05);
   CHECK(o.links[0].ba.loss == 0.05);
   CHECK(o.links[0].ab.rate_bps == 1'000'000'000);
-  CHECK(o.apps[0].client.count == 8);  // the last --set wins
+  CHECK(o.apps[0].settings_as<RequestClientSettings>().config.count == 8);  // the last --set wins
   CHECK(o.params[0].value == "5%");
   CHECK(o.params[0].default_value == "0");
   CHECK(o.params[0].overridden);

@@ -297,3 +297,49 @@ TEST_CASE("JSON writer: structure, key order, escapes, invalid UTF-8") {
         "  \"u\": \"\xc3\xa4 \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\"\n"
         "}\n");
 }
+
+TEST_CASE("a bulk transfer that does not complete fails the run without any expect-bytes") {
+  // Before: a sender that gave up (or never finished) passed unnoticed unless
+  // a sink named expect-bytes.
+  const auto scenario = [](const std::string& sender_attrs) {
+    return load(R"(<scenario name="bulk">
+  <topology>
+    <host name="c"/><host name="s"/>
+    <link a="c" a-addr="10.0.0.1/24" b="s" b-addr="10.0.0.2/24" rate="10Mbps" delay="1ms"/>
+  </topology>
+  <apps>
+    <bulk-sink node="s" port="5001"/>
+    <bulk-sender node="c" name="tx" server="10.0.0.2" )" + sender_attrs + R"(/>
+  </apps>
+  <outputs pcap="false" trace="false" summary="false"/>
+</scenario>)");
+  };
+  // Refused: nothing listens on 5002.
+  RunResults refused;
+  run(scenario("port=\"5002\" bytes=\"100kB\""), "scenario/bulk-refused", refused);
+  REQUIRE(refused.failures.size() == 1);
+  CHECK(refused.failures[0].find("bulk-sender tx gave up: connection closed (") == 0);
+  CHECK(refused.failures[0].find("0 of 100000 bytes handed to TCP") != std::string::npos);
+  // expect="any": the same run succeeds.
+  RunResults any;
+  run(scenario("port=\"5002\" bytes=\"100kB\" expect=\"any\""), "scenario/bulk-any", any);
+  CHECK(any.failures.empty());
+  // Complete: no failure.
+  RunResults done;
+  run(scenario("bytes=\"100kB\""), "scenario/bulk-done", done);
+  CHECK(done.failures.empty());
+  REQUIRE(done.apps.size() == 2);
+  CHECK(done.apps[1].sent == 100000);
+  CHECK(done.apps[1].closed == tcp::CloseReason::Normal);
+  // Cut short by the end of the run (--until).
+  RunOptions o;
+  o.out_dir = testing::test_out_dir("scenario/bulk-cut");
+  o.until = sim::Time::zero() + sim::Duration::milliseconds(20);
+  o.quiet = true;
+  RunResults cut;
+  std::string error;
+  REQUIRE(run_scenario(scenario("bytes=\"1MB\""), o, cut, error));
+  REQUIRE(cut.failures.size() == 1);
+  CHECK(cut.failures[0].find("bulk-sender tx did not finish:") == 0);
+  CHECK(cut.failures[0].find("when the run ended") != std::string::npos);
+}

@@ -31,35 +31,6 @@ std::string Diagnostic::text() const {
   return out;
 }
 
-const char* node_type_name(NodeType t) {
-  switch (t) {
-    case NodeType::Host: return "host";
-    case NodeType::Gateway: return "gateway";
-    case NodeType::Router: return "router";
-    case NodeType::Switch: return "switch";
-  }
-  return "node";
-}
-
-const char* app_kind_name(AppKind k) {
-  switch (k) {
-    case AppKind::ResponseServer: return "response-server";
-    case AppKind::RequestClient: return "request-client";
-    case AppKind::BulkSender: return "bulk-sender";
-    case AppKind::BulkSink: return "bulk-sink";
-  }
-  return "app";
-}
-
-const char* expect_name(Expect e) {
-  switch (e) {
-    case Expect::Completed: return "completed";
-    case Expect::Aborted: return "aborted";
-    case Expect::Any: return "any";
-  }
-  return "completed";
-}
-
 const NodeSpec* Scenario::find_node(std::string_view node_name) const {
   for (const NodeSpec& n : nodes) {
     if (n.name == node_name) return &n;
@@ -89,6 +60,31 @@ constexpr const char* kExpectIp = "an IPv4 address a.b.c.d";
 constexpr const char* kExpectIfAddr = "an IPv4 address with prefix length, a.b.c.d/len (len 0 to 32)";
 constexpr const char* kExpectName =
     "a name of letters, digits, '_', '.' and '-' (at most 64 characters), other than . and ..";
+
+// The attributes each element accepts: the loader's allow-lists, also handed
+// to the schema test through scenario_elements() (application kinds bring
+// their own, app_kind.hpp).
+constexpr std::array<std::string_view, 2> kParamAttributes{"name", "default"};
+constexpr std::array<std::string_view, 30> kTcpAttributes{
+    "mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit", "delayed-ack",
+    "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle", "time-wait", "fin-wait2-timeout",
+    "syn-retries", "synack-retries", "retries", "recv-buffer", "send-buffer", "window-scale-space", "ts-tick",
+    "ts-random-offset", "isn", "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle",
+    "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh"};
+constexpr std::array<std::string_view, 4> kHostAttributes{"name", "add-at", "add-on", "boot-delay"};
+constexpr std::array<std::string_view, 9> kGatewayAttributes{"name",           "client-facing", "max-flows",
+                                                             "hold-packets",   "replay-rto",    "replay-retries",
+                                                             "close-linger",   "reset-old-backend", "ttl"};
+constexpr std::array<std::string_view, 1> kNodeAttributes{"name"};  // <router>, <switch>
+constexpr std::array<std::string_view, 30> kLinkAttributes{
+    "a",          "b",           "a-addr",      "b-addr",        "mtu",           "add-at",
+    "rate",       "rate-ab",     "rate-ba",     "delay",         "delay-ab",      "delay-ba",
+    "queue",      "queue-ab",    "queue-ba",    "queue-bytes",   "queue-bytes-ab", "queue-bytes-ba",
+    "loss",       "loss-ab",     "loss-ba",     "duplicate",     "duplicate-ab",  "duplicate-ba",
+    "reorder",    "reorder-ab",  "reorder-ba",  "reorder-delay", "reorder-delay-ab", "reorder-delay-ba"};
+constexpr std::array<std::string_view, 11> kMigrationAttributes{
+    "name", "gateway", "service", "target", "flow", "trigger", "at", "count", "safe-point", "expect", "request-at"};
+constexpr std::array<std::string_view, 3> kOutputsAttributes{"pcap", "trace", "summary"};
 
 /// The error that ends loading (caught at the API boundary).
 struct LoadError {
@@ -170,7 +166,7 @@ class Loader {
   }
 
   // ---- generic element checks
-  void check_element(pugi::xml_node n, std::initializer_list<std::string_view> allowed, bool text_allowed = false,
+  void check_element(pugi::xml_node n, std::span<const std::string_view> allowed, bool text_allowed = false,
                      bool children_allowed = false) const;
   std::optional<Attr> attr(pugi::xml_node n, const char* name) const;
   Attr required(pugi::xml_node n, const char* name, const char* expected) const;
@@ -190,6 +186,7 @@ class Loader {
   void check_unicast(const Attr& a, pugi::xml_node n, wire::Ipv4Address ip) const;
 
   // ---- sections
+  class ElementReader;
   void read_params(pugi::xml_node root);
   void read_topology(pugi::xml_node topo);
   void read_host(pugi::xml_node n);
@@ -265,7 +262,7 @@ void Loader::fail_attr(const Attr& a, pugi::xml_node owner, const std::string& w
   fail(pos_of(a.xml, owner), found, expected);
 }
 
-void Loader::check_element(pugi::xml_node n, std::initializer_list<std::string_view> allowed, bool text_allowed,
+void Loader::check_element(pugi::xml_node n, std::span<const std::string_view> allowed, bool text_allowed,
                            bool children_allowed) const {
   std::vector<std::string_view> seen;
   for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
@@ -428,7 +425,7 @@ void Loader::check_unicast(const Attr& a, pugi::xml_node n, wire::Ipv4Address ip
 
 void Loader::read_params(pugi::xml_node root) {
   for (pugi::xml_node c = root.child("param"); c; c = c.next_sibling("param")) {
-    check_element(c, {"name", "default"});
+    check_element(c, kParamAttributes);
     // Parameter attributes are literal: no ${...} inside a declaration.
     const pugi::xml_attribute name_a = c.attribute("name");
     const pugi::xml_attribute default_a = c.attribute("default");
@@ -479,12 +476,7 @@ void Loader::add_node(NodeSpec spec, pugi::xml_node n) {
 }
 
 void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
-  check_element(n, {"mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit",
-                    "delayed-ack", "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle",
-                    "time-wait", "fin-wait2-timeout", "syn-retries", "synack-retries", "retries", "recv-buffer",
-                    "send-buffer", "window-scale-space", "ts-tick", "ts-random-offset", "isn",
-                    "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle", "invalid-ack-ratelimit",
-                    "challenge-ack-limit", "dupthresh"});
+  check_element(n, kTcpAttributes);
   if (const auto a = attr(n, "mss")) {
     const auto v = parse_uint(a->value, 65535);
     if (!v || (*v != 0 && *v < 88)) fail_value(*a, n, "an integer from 88 to 65535, or 0 (derived from the MTU)");
@@ -534,7 +526,7 @@ void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
 }
 
 void Loader::read_host(pugi::xml_node n) {
-  check_element(n, {"name", "add-at", "add-on", "boot-delay"}, false, true);
+  check_element(n, kHostAttributes, false, true);
   NodeSpec spec;
   spec.type = NodeType::Host;
   const Attr name = required(n, "name", "NAME");
@@ -567,8 +559,7 @@ void Loader::read_host(pugi::xml_node n) {
 }
 
 void Loader::read_gateway(pugi::xml_node n) {
-  check_element(n, {"name", "client-facing", "max-flows", "hold-packets", "replay-rto", "replay-retries",
-                    "close-linger", "reset-old-backend", "ttl"});
+  check_element(n, kGatewayAttributes);
   NodeSpec spec;
   spec.type = NodeType::Gateway;
   const Attr name = required(n, "name", "NAME");
@@ -599,10 +590,7 @@ void Loader::read_gateway(pugi::xml_node n) {
 }
 
 void Loader::read_link(pugi::xml_node n) {
-  check_element(n, {"a", "b", "a-addr", "b-addr", "mtu", "add-at", "rate", "rate-ab", "rate-ba", "delay", "delay-ab",
-                    "delay-ba", "queue", "queue-ab", "queue-ba", "queue-bytes", "queue-bytes-ab", "queue-bytes-ba",
-                    "loss", "loss-ab", "loss-ba", "duplicate", "duplicate-ab", "duplicate-ba", "reorder",
-                    "reorder-ab", "reorder-ba", "reorder-delay", "reorder-delay-ab", "reorder-delay-ba"});
+  check_element(n, kLinkAttributes);
   LinkSpec l;
   const Attr a = required(n, "a", "NODE");
   const Attr b = required(n, "b", "NODE");
@@ -678,97 +666,101 @@ void Loader::read_topology(pugi::xml_node topo) {
   for (pugi::xml_node c = topo.first_child(); c; c = c.next_sibling()) {
     if (c.type() != pugi::node_element) continue;
     const std::string_view kind = c.name();
-    if (kind == "host") {
-      read_host(c);
-    } else if (kind == "gateway") {
-      read_gateway(c);
-    } else if (kind == "router" || kind == "switch") {
-      check_element(c, {"name"});
-      NodeSpec spec;
-      spec.type = kind == "router" ? NodeType::Router : NodeType::Switch;
-      const Attr name = required(c, "name", "NAME");
-      if (!valid_name(name.value)) fail_value(name, c, kExpectName);
-      spec.name = name.value;
-      add_node(std::move(spec), c);
-    } else if (kind == "link") {
+    if (kind == "link") {
       read_link(c);
-    } else {
-      fail(pos_of(c), "element <" + std::string(kind) + "> inside <topology>",
-           "<host>, <gateway>, <router>, <switch> or <link>");
+      continue;
+    }
+    const auto type = parse_word<NodeType>(kind);
+    if (!type) {
+      std::string nodes;
+      for (const std::string_view w : EnumWords<NodeType>::words) nodes += "<" + std::string(w) + ">, ";
+      fail(pos_of(c), "element <" + std::string(kind) + "> inside <topology>", nodes + "or <link>");
+    }
+    switch (*type) {
+      case NodeType::Host: read_host(c); break;
+      case NodeType::Gateway: read_gateway(c); break;
+      case NodeType::Router:
+      case NodeType::Switch:
+      case NodeType::Count: {
+        check_element(c, kNodeAttributes);
+        NodeSpec spec;
+        spec.type = *type;
+        const Attr name = required(c, "name", "NAME");
+        if (!valid_name(name.value)) fail_value(name, c, kExpectName);
+        spec.name = name.value;
+        add_node(std::move(spec), c);
+        break;
+      }
     }
   }
   if (s_.nodes.empty()) fail(pos_of(topo), "a <topology> without nodes", "at least one <host>");
 }
 
-void Loader::read_app(pugi::xml_node n) {
-  const std::string_view kind = n.name();
-  AppSpec app;
-  if (kind == "response-server") {
-    check_element(n, {"node", "port", "response", "name", "backlog", "nodelay"});
-    app.kind = AppKind::ResponseServer;
-    if (const auto v = integer(n, "port", 1, 65535)) app.server.port = static_cast<uint16_t>(*v);
-    if (const auto v = line_attr(n, "response")) app.server.response = *v;
-    if (const auto v = name_attr(n, "name")) app.server.name = *v;
-    if (const auto v = integer(n, "backlog", 1, 65535)) app.server.backlog = static_cast<uint32_t>(*v);
-    if (const auto v = boolean(n, "nodelay")) app.server.nodelay = *v;
-  } else if (kind == "request-client") {
-    check_element(n, {"node", "server", "port", "count", "first-index", "interval", "start", "name",
-                      "request-prefix", "close-when-done", "nodelay", "instances", "expect-responses"});
-    app.kind = AppKind::RequestClient;
-    const Attr server = required(n, "server", "a.b.c.d");
-    const auto ip = wire::Ipv4Address::parse(server.value);
-    if (!ip) fail_value(server, n, kExpectIp);
-    check_unicast(server, n, *ip);
-    app.client.server = *ip;
-    if (const auto v = integer(n, "port", 1, 65535)) app.client.port = static_cast<uint16_t>(*v);
-    if (const auto v = integer(n, "count", 1, 1'000'000)) app.client.count = static_cast<uint32_t>(*v);
-    if (const auto v = integer(n, "first-index", 0, 1'000'000'000)) app.client.first_index = static_cast<uint32_t>(*v);
-    if (const auto v = duration(n, "interval")) app.client.interval = *v;
-    if (const auto v = duration(n, "start")) app.client.start = sim::Time::zero() + *v;
-    if (const auto v = name_attr(n, "name")) app.client.name = *v;
-    if (const auto v = line_attr(n, "request-prefix")) app.client.request_prefix = *v;
-    if (const auto v = boolean(n, "close-when-done")) app.client.close_when_done = *v;
-    if (const auto v = boolean(n, "nodelay")) app.client.nodelay = *v;
-    if (const auto v = integer(n, "instances", 1, 10'000)) app.instances = static_cast<uint32_t>(*v);
-    app.expect_responses = app.client.count;
-    if (const auto v = integer(n, "expect-responses", 0, app.client.count)) {
-      app.expect_responses = static_cast<uint32_t>(*v);
-    }
-  } else if (kind == "bulk-sender") {
-    check_element(n, {"node", "server", "port", "bytes", "start", "name"});
-    app.kind = AppKind::BulkSender;
-    const Attr server = required(n, "server", "a.b.c.d");
-    const auto ip = wire::Ipv4Address::parse(server.value);
-    if (!ip) fail_value(server, n, kExpectIp);
-    check_unicast(server, n, *ip);
-    app.sender.server = *ip;
-    if (const auto v = integer(n, "port", 1, 65535)) app.sender.port = static_cast<uint16_t>(*v);
-    if (const auto v = size(n, "bytes", 1, kMaxSize)) app.sender.bytes = *v;
-    if (const auto v = duration(n, "start")) app.sender.start = sim::Time::zero() + *v;
-    if (const auto v = name_attr(n, "name")) app.sender.name = *v;
-  } else if (kind == "bulk-sink") {
-    check_element(n, {"node", "port", "name", "verify", "expect-bytes", "continues"});
-    app.kind = AppKind::BulkSink;
-    if (const auto v = integer(n, "port", 1, 65535)) app.sink.port = static_cast<uint16_t>(*v);
-    if (const auto v = name_attr(n, "name")) app.sink.name = *v;
-    if (const auto v = boolean(n, "verify")) app.sink.verify = *v;
-    app.expect_bytes = size(n, "expect-bytes", 0, kMaxSize);
-    if (const auto c = attr(n, "continues")) {
-      // The name of an earlier bulk-sink (its name attribute, or its node).
-      for (std::size_t i = 0; i < s_.apps.size(); ++i) {
-        const AppSpec& other = s_.apps[i];
-        if (other.kind != AppKind::BulkSink) continue;
-        if ((other.sink.name.empty() ? other.node : other.sink.name) == c->value) app.continues = i;
-      }
-      if (!app.continues) fail_attr(*c, n, "names no earlier <bulk-sink>", "the name (or node) of a <bulk-sink> above this one");
-    }
-  } else {
-    fail(pos_of(n), "element <" + std::string(kind) + "> inside <apps>",
-         "<response-server>, <request-client>, <bulk-sender> or <bulk-sink>");
+/// What an application kind reads its attributes through: the loader's
+/// typed attribute readers for one element (app_kind.hpp).
+class Loader::ElementReader final : public AttributeReader {
+ public:
+  ElementReader(const Loader& l, pugi::xml_node n) : l_(l), n_(n) {}
+  std::optional<uint64_t> integer(const char* name, uint64_t min, uint64_t max) override {
+    return l_.integer(n_, name, min, max);
   }
+  std::optional<uint64_t> size(const char* name, uint64_t min, uint64_t max) override {
+    return l_.size(n_, name, min, max);
+  }
+  std::optional<sim::Duration> duration(const char* name) override { return l_.duration(n_, name); }
+  std::optional<bool> boolean(const char* name) override { return l_.boolean(n_, name); }
+  std::optional<std::string> name(const char* name) override { return l_.name_attr(n_, name); }
+  std::optional<std::string> line(const char* name) override { return l_.line_attr(n_, name); }
+  std::optional<wire::Ipv4Address> address(const char* name, bool required) override {
+    const std::optional<Attr> a = required ? std::optional<Attr>(l_.required(n_, name, "a.b.c.d")) : l_.attr(n_, name);
+    if (!a) return std::nullopt;
+    const auto ip = wire::Ipv4Address::parse(a->value);
+    if (!ip) l_.fail_value(*a, n_, kExpectIp);
+    l_.check_unicast(*a, n_, *ip);
+    return ip;
+  }
+  std::optional<std::string> text(const char* name) override {
+    const auto a = l_.attr(n_, name);
+    return a ? std::optional<std::string>(a->value) : std::nullopt;
+  }
+  std::optional<std::size_t> earlier(const AppKind& kind, std::string_view label) override {
+    std::optional<std::size_t> found;
+    for (std::size_t i = 0; i < l_.s_.apps.size(); ++i) {
+      if (l_.s_.apps[i].kind == &kind && l_.s_.apps[i].label == label) found = i;  // the last one above
+    }
+    return found;
+  }
+  [[noreturn]] void fail(const char* name, const std::string& found, const std::string& expected) override {
+    const auto a = l_.attr(n_, name);
+    if (!a) Loader::fail(l_.pos_of(n_), found, expected);
+    l_.fail_attr(*a, n_, found, expected);
+  }
+
+ private:
+  const Loader& l_;    // the loader whose readers it uses
+  pugi::xml_node n_;   // the element
+};
+
+void Loader::read_app(pugi::xml_node n) {
+  const std::string_view element = n.name();
+  AppSpec app;
+  app.kind = find_app_kind(element);
+  if (app.kind == nullptr) {
+    std::vector<std::string> names;
+    for (const AppKind* k : app_kinds()) names.push_back("<" + std::string(k->element()) + ">");
+    fail(pos_of(n), "element <" + std::string(element) + "> inside <apps>", "one of " + join(names, ", "));
+  }
+  std::vector<std::string_view> allowed{"node"};
+  const auto own = app.kind->attributes();
+  allowed.insert(allowed.end(), own.begin(), own.end());
+  check_element(n, allowed);
+  ElementReader in(*this, n);
+  app.settings = app.kind->read(in);
   const Attr node = required(n, "node", "HOST");
   if (!valid_name(node.value)) fail_value(node, n, kExpectName);
   app.node = node.value;
+  const std::string name = app.kind->name(*app.settings);
+  app.label = name.empty() ? app.node : name;
   app.pos = pos_of(n);
   s_.apps.push_back(std::move(app));
   app_elems_.push_back(n);
@@ -782,8 +774,7 @@ void Loader::read_apps(pugi::xml_node apps_node) {
 }
 
 void Loader::read_migration(pugi::xml_node n) {
-  check_element(n, {"name", "gateway", "service", "target", "flow", "trigger", "at", "count", "safe-point",
-                    "expect", "request-at"});
+  check_element(n, kMigrationAttributes);
   MigrationSpec m;
   const Attr name = required(n, "name", "NAME");
   if (!valid_name(name.value)) fail_value(name, n, kExpectName);
@@ -810,16 +801,18 @@ void Loader::read_migration(pugi::xml_node n) {
   m.flow_client = endpoint(n, "flow");
   if (m.flow_client) check_unicast(*attr(n, "flow"), n, m.flow_client->ip);
 
+  using Kind = core::Trigger::Kind;
   const Attr trig = required(n, "trigger", "now|at|after-requests|after-segments|after-bytes");
   const auto at_attr = attr(n, "at");
   const auto count_attr = attr(n, "count");
   const std::string& t = trig.value;
-  const bool wants_count = t == "after-requests" || t == "after-segments" || t == "after-bytes";
-  if (t != "now" && t != "at" && !wants_count) {
-    fail_value(trig, n, "now, at, after-requests, after-segments or after-bytes");
+  const auto kind = parse_word<Kind>(t);
+  if (!kind) fail_value(trig, n, word_list<Kind>());
+  const bool wants_count = *kind == Kind::AfterRequests || *kind == Kind::AfterSegments || *kind == Kind::AfterBytes;
+  if (*kind == Kind::AtTime && !at_attr) {
+    fail(pos_of(n), "trigger=\"at\" without attribute at", "at=\"TIME\" (e.g. 1.5s)");
   }
-  if (t == "at" && !at_attr) fail(pos_of(n), "trigger=\"at\" without attribute at", "at=\"TIME\" (e.g. 1.5s)");
-  if (t != "at" && at_attr) fail_attr(*at_attr, n, "with trigger=" + quote(t), "at only with trigger=\"at\"");
+  if (*kind != Kind::AtTime && at_attr) fail_attr(*at_attr, n, "with trigger=" + quote(t), "at only with trigger=\"at\"");
   if (wants_count && !count_attr) {
     fail(pos_of(n), "trigger=" + quote(t) + " without attribute count", "count=\"N\" (N >= 1)");
   }
@@ -827,43 +820,28 @@ void Loader::read_migration(pugi::xml_node n) {
     fail_attr(*count_attr, n, "with trigger=" + quote(t),
               "count only with trigger=\"after-requests\", \"after-segments\" or \"after-bytes\"");
   }
-  if (t == "now") {
-    m.trigger = core::Trigger::now();
-  } else if (t == "at") {
-    m.trigger = core::Trigger::at_time(duration(n, "at")->ns());
-  } else if (t == "after-bytes") {
+  switch (*kind) {
+    case Kind::Now: m.trigger = core::Trigger::now(); break;
+    case Kind::AtTime: m.trigger = core::Trigger::at_time(duration(n, "at")->ns()); break;
     // The core counts a flow's bytes in 32 bits, its requests in 16 (core/migrator.hpp).
-    m.trigger = core::Trigger::after_bytes(*size(n, "count", 1, 0xffffffffULL));
-  } else if (t == "after-requests") {
-    m.trigger = core::Trigger::after_requests(*integer(n, "count", 1, 0xffff));
-  } else {
-    m.trigger = core::Trigger::after_segments(*integer(n, "count", 1, 0xffffffffULL));
+    case Kind::AfterBytes: m.trigger = core::Trigger::after_bytes(*size(n, "count", 1, 0xffffffffULL)); break;
+    case Kind::AfterRequests: m.trigger = core::Trigger::after_requests(*integer(n, "count", 1, 0xffff)); break;
+    case Kind::AfterSegments:
+    case Kind::Count: m.trigger = core::Trigger::after_segments(*integer(n, "count", 1, 0xffffffffULL)); break;
   }
   if (const auto sp = attr(n, "safe-point")) {
-    if (sp->value == "auto") {
-      m.trigger.safe_point = core::SafePoint::Auto;
-    } else if (sp->value == "client-data") {
-      m.trigger.safe_point = core::SafePoint::ClientData;
-    } else if (sp->value == "quiescent") {
-      m.trigger.safe_point = core::SafePoint::Quiescent;
-    } else {
-      fail_value(*sp, n, "auto, client-data or quiescent");
-    }
+    const auto v = parse_word<core::SafePoint>(sp->value);
+    if (!v) fail_value(*sp, n, word_list<core::SafePoint>());
+    m.trigger.safe_point = *v;
   }
   if (const auto e = attr(n, "expect")) {
-    if (e->value == "completed") {
-      m.expect = Expect::Completed;
-    } else if (e->value == "aborted") {
-      m.expect = Expect::Aborted;
-    } else if (e->value == "any") {
-      m.expect = Expect::Any;
-    } else {
-      fail_value(*e, n, "completed, aborted or any");
-    }
+    const auto v = parse_word<Expect>(e->value);
+    if (!v) fail_value(*e, n, word_list<Expect>());
+    m.expect = *v;
   }
   if (const auto v = duration(n, "request-at")) {
     m.request_at = *v;
-    if (t == "at" && m.trigger.at < v->ns()) {
+    if (*kind == Kind::AtTime && m.trigger.at < v->ns()) {
       fail_attr(*attr(n, "request-at"), n, "is later than at", "request-at <= at");
     }
   }
@@ -884,7 +862,7 @@ void Loader::read_migrations(pugi::xml_node migs) {
 }
 
 void Loader::read_outputs(pugi::xml_node n) {
-  check_element(n, {"pcap", "trace", "summary"});
+  check_element(n, kOutputsAttributes);
   if (const auto v = boolean(n, "pcap")) s_.outputs.pcap = *v;
   if (const auto v = boolean(n, "trace")) s_.outputs.trace = *v;
   if (const auto v = boolean(n, "summary")) s_.outputs.summary = *v;
@@ -996,24 +974,18 @@ void Loader::check_references() {
       fail_attr(*attr(e, "node"), e, "names the " + std::string(node_type_name(nd.type)) + " " + nd.name,
                 "a host (applications run on hosts)");
     }
-    if (a.kind == AppKind::ResponseServer || a.kind == AppKind::BulkSink) {
-      const uint16_t port = a.kind == AppKind::ResponseServer ? a.server.port : a.sink.port;
-      if (!listeners.emplace(a.node, port).second) {
-        fail(pos_of(e), "a second listener on " + a.node + " port " + std::to_string(port),
+    if (const auto port = a.kind->listen_port(*a.settings)) {
+      if (!listeners.emplace(a.node, *port).second) {
+        fail(pos_of(e), "a second listener on " + a.node + " port " + std::to_string(*port),
              "one server or sink per host and port");
       }
     }
   }
 
-  // A sink continues a sink on a host that is up no later than its own.
+  // What each application checks of the whole scenario (references to others).
   for (std::size_t i = 0; i < s_.apps.size(); ++i) {
-    const AppSpec& a = s_.apps[i];
-    if (!a.continues) continue;
-    const NodeSpec* mine = s_.find_node(a.node);
-    const NodeSpec* theirs = s_.find_node(s_.apps[*a.continues].node);
-    if (theirs->runtime() && !mine->runtime()) {
-      fail_attr(*attr(app_elems_[i], "continues"), app_elems_[i], "names a sink on the runtime host " + theirs->name,
-                "a sink on a host present from the start (or both on runtime hosts)");
+    if (const auto p = s_.apps[i].kind->check(s_.apps[i], s_)) {
+      fail_attr(*attr(app_elems_[i], p->attribute), app_elems_[i], p->found, p->expected);
     }
   }
 
@@ -1150,7 +1122,8 @@ void Loader::check_scratch_network() {
         case NodeType::Host: network.add_host(nd.name); break;
         case NodeType::Gateway:
         case NodeType::Router: network.add_router(nd.name); break;
-        case NodeType::Switch: network.add_switch(nd.name); break;
+        case NodeType::Switch:
+        case NodeType::Count: network.add_switch(nd.name); break;
       }
     } catch (const std::invalid_argument& ex) {
       fail(nd.pos, std::string("a node the network model rejects: ") + ex.what(), "a valid node");
@@ -1275,6 +1248,33 @@ Scenario Loader::load() {
 }
 
 }  // namespace
+
+std::vector<ElementAttributes> scenario_elements() {
+  const auto list = [](std::span<const std::string_view> names) {
+    return std::vector<std::string>(names.begin(), names.end());
+  };
+  std::vector<ElementAttributes> out{
+      {"description", {}},
+      {"param", list(kParamAttributes)},
+      {"topology", {}},
+      {"host", list(kHostAttributes)},
+      {"tcp", list(kTcpAttributes)},
+      {"gateway", list(kGatewayAttributes)},
+      {"router", list(kNodeAttributes)},
+      {"switch", list(kNodeAttributes)},
+      {"link", list(kLinkAttributes)},
+      {"apps", {}},
+      {"migrations", {}},
+      {"migration", list(kMigrationAttributes)},
+      {"outputs", list(kOutputsAttributes)},
+  };
+  for (const AppKind* k : app_kinds()) {
+    ElementAttributes e{std::string(k->element()), {"node"}};
+    for (const std::string_view a : k->attributes()) e.attributes.emplace_back(a);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 LoadResult load_scenario(std::string_view text, std::string_view display_name, std::span<const Override> overrides) {
   LoadResult result;

@@ -33,7 +33,6 @@ std::string span_ms(core::Nanos a, core::Nanos b) {
   return format_ms(b - a);
 }
 
-std::string closed_text(tcp::CloseReason r) { return std::string("closed (") + tcp::close_reason_name(r) + ")"; }
 
 void print_record(std::FILE* out, const MigrationRow& row) {
   const core::MigrationRecord& r = row.record;
@@ -103,32 +102,9 @@ void print_counters(std::FILE* out, const GatewayResult& g) {
 }
 
 void print_app(std::FILE* out, const AppResult& a) {
-  const char* kind = app_kind_name(a.kind);
-  if (!a.started) {
-    std::fprintf(out, "%s %s: never started (its host never booted)\n", kind, a.name.c_str());
-    return;
-  }
-  switch (a.kind) {
-    case AppKind::RequestClient:
-      std::fprintf(out, "%s %s: %" PRIu64 " requests sent, %" PRIu64 " responses (%" PRIu64 " expected), connection %s\n",
-                   kind, a.name.c_str(), a.sent, a.responses, a.expected,
-                   a.closed ? closed_text(*a.closed).c_str() : "open");
-      break;
-    case AppKind::ResponseServer:
-      std::fprintf(out, "%s %s: %" PRIu64 " requests, %" PRIu64 " connections accepted\n", kind, a.name.c_str(),
-                   a.requests, a.connections);
-      break;
-    case AppKind::BulkSender:
-      std::fprintf(out, "%s %s: %" PRIu64 " bytes sent, connection %s\n", kind, a.name.c_str(), a.sent,
-                   a.closed ? closed_text(*a.closed).c_str() : "open");
-      break;
-    case AppKind::BulkSink: {
-      std::string fin = a.finished ? at_text(a.finished->ns()) : std::string("-");
-      std::fprintf(out, "%s %s: %" PRIu64 " bytes received, %" PRIu64 " wrong, goodput %" PRIu64 " bit/s, finished at %s\n",
-                   kind, a.name.c_str(), a.bytes, a.errors, a.goodput_bps, fin.c_str());
-      break;
-    }
-  }
+  const std::string kind(a.kind->element());
+  const std::string what = a.started ? a.kind->summary(a) : "never started (its host never booted)";
+  std::fprintf(out, "%s %s: %s\n", kind.c_str(), a.name.c_str(), what.c_str());
 }
 
 void json_time(JsonWriter& w, std::string_view key, core::Nanos ns) {
@@ -156,15 +132,6 @@ void json_options(JsonWriter& w, std::string_view key, const core::TcpOptions& o
   w.key("timestamps");
   w.value(o.timestamps);
   w.end_object();
-}
-
-const char* safe_point_name(core::SafePoint p) {
-  switch (p) {
-    case core::SafePoint::Auto: return "auto";
-    case core::SafePoint::ClientData: return "client-data";
-    case core::SafePoint::Quiescent: return "quiescent";
-  }
-  return "auto";
 }
 
 }  // namespace
@@ -260,7 +227,7 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
     w.key("trigger");
     w.value(core::trigger_text(m.trigger));
     w.key("safe_point");
-    w.value(safe_point_name(m.trigger.safe_point));
+    w.value(word_of(m.trigger.safe_point));
     w.key("outcome");
     w.value(core::outcome_name(m.outcome));
     w.key("refusal");
@@ -355,61 +322,17 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
 
   w.key("apps");
   w.begin_array();
-  const auto closed = [&w](const AppResult& a) {  // "closed": the close reason, or null while open
-    w.key("closed");
-    if (a.closed) {
-      w.value(tcp::close_reason_name(*a.closed));
-    } else {
-      w.null();
-    }
-  };
   for (const AppResult& a : r.apps) {
     w.begin_object();
     w.key("type");
-    w.value(app_kind_name(a.kind));
+    w.value(a.kind->element());
     w.key("node");
     w.value(a.node);
     w.key("name");
     w.value(a.name);
     w.key("started");
     w.value(a.started);
-    switch (a.kind) {
-      case AppKind::RequestClient:
-        w.key("requests_sent");
-        w.value(a.sent);
-        w.key("responses");
-        w.value(a.responses);
-        w.key("expected_responses");
-        w.value(a.expected);
-        closed(a);
-        break;
-      case AppKind::ResponseServer:
-        w.key("requests");
-        w.value(a.requests);
-        w.key("connections");
-        w.value(a.connections);
-        break;
-      case AppKind::BulkSender:
-        w.key("bytes_sent");
-        w.value(a.sent);
-        closed(a);
-        break;
-      case AppKind::BulkSink:
-        w.key("bytes");
-        w.value(a.bytes);
-        w.key("wrong_bytes");
-        w.value(a.errors);
-        w.key("goodput_bps");
-        w.value(a.goodput_bps);
-        json_time(w, "finished_ns", a.finished ? a.finished->ns() : core::kNever);
-        w.key("expected_bytes");
-        if (a.has_expected) {
-          w.value(a.expected);
-        } else {
-          w.null();
-        }
-        break;
-    }
+    a.kind->json(w, a);
     w.end_object();
   }
   w.end_array();

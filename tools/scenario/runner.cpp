@@ -12,9 +12,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "tcpmig/apps/bulk.hpp"
 #include "tcpmig/apps/console.hpp"
-#include "tcpmig/apps/request_response.hpp"
 #include "tcpmig/gateway/gateway.hpp"
 #include "tcpmig/net/network.hpp"
 #include "tcpmig/scenario/units.hpp"
@@ -52,14 +50,21 @@ class GatewayObserver final : public core::MigrationObserver {
   std::size_t node_;  // index of the gateway in Scenario::nodes
 };
 
-/// The live objects of one application entry.
-struct AppRuntime {
-  const AppSpec* spec = nullptr;                                 // its description
-  std::vector<std::unique_ptr<apps::RequestClient>> clients;     // request-client instances
-  std::vector<std::string> client_names;                        // their console labels
-  std::unique_ptr<apps::ResponseServer> server;                  // response-server
-  std::unique_ptr<apps::BulkSender> sender;                      // bulk-sender
-  std::unique_ptr<apps::BulkSink> sink;                          // bulk-sink
+
+/// What an application kind gets to start an entry (app_kind.hpp).
+class StartContext final : public AppContext {
+ public:
+  StartContext(Run& run, tcp::TcpStack& stack, sim::Time base) : run_(run), stack_(stack), base_(base) {}
+  tcp::TcpStack& stack() override { return stack_; }
+  apps::Console& console() override;
+  sim::Time base() const override { return base_; }
+  AppInstance* instance(std::size_t app_index) override;
+  void fail(const AppSpec& spec, const std::string& found, const std::string& expected) override;
+
+ private:
+  Run& run_;              // the run
+  tcp::TcpStack& stack_;  // the host's stack
+  sim::Time base_;        // when the host's apps start
 };
 
 /// One simulation built from a scenario. Members are declared so that they
@@ -80,6 +85,9 @@ class Run {
   [[nodiscard]] std::vector<std::string> files() const;
   void on_triggered(std::size_t gw, const core::MigrationRecord& r);
   void on_finished(std::size_t gw, const core::MigrationRecord& r);
+  apps::Console& console() { return console_; }
+  AppInstance* app_instance(std::size_t i) { return i < apps_.size() ? apps_[i].get() : nullptr; }
+  void fail_app(const AppSpec& spec, const std::string& found, const std::string& expected);
 
  private:
   struct NodeRuntime {
@@ -117,7 +125,7 @@ class Run {
   std::map<std::string, std::size_t, std::less<>> node_at_;  // node name -> Scenario::nodes index
   std::vector<bool> linked_;                  // by Scenario::links index: link exists
   std::vector<bool> link_due_;                // by Scenario::links index: a runtime link's add-at has come
-  std::vector<AppRuntime> apps_;              // by Scenario::apps index
+  std::vector<std::unique_ptr<AppInstance>> apps_;  // by Scenario::apps index, once started
   std::vector<RefusedRequest> refused_;       // refused flow requests
   /// (gateway, request number the core gave the request) -> migration name:
   /// how every record is traced back to its <migration>.
@@ -150,7 +158,8 @@ void Run::add_node(std::size_t i) {
   switch (n.type) {
     case NodeType::Host: rt.node = &net_.add_host(n.name); break;
     case NodeType::Router: rt.node = &net_.add_router(n.name); break;
-    case NodeType::Switch: rt.node = &net_.add_switch(n.name); break;
+    case NodeType::Switch:
+    case NodeType::Count: rt.node = &net_.add_switch(n.name); break;
     case NodeType::Gateway: {
       auto& gw = net_.add_node<gateway::GatewayNode>(n.name, n.gateway);
       rt.node = &gw;
@@ -191,46 +200,22 @@ void Run::add_links() {
   }
 }
 
+apps::Console& StartContext::console() { return run_.console(); }
+AppInstance* StartContext::instance(std::size_t app_index) { return run_.app_instance(app_index); }
+void StartContext::fail(const AppSpec& spec, const std::string& found, const std::string& expected) {
+  run_.fail_app(spec, found, expected);
+}
+
+void Run::fail_app(const AppSpec& a, const std::string& found, const std::string& expected) {
+  fail_runtime(s_.file + ":" + std::to_string(a.pos.line) + ":" + std::to_string(a.pos.column) + ": error: " + found +
+               " at " + time_text(sim_.now()) + "; expected " + expected);
+}
+
 void Run::start_apps(const std::string& node, sim::Time base) {
-  tcp::TcpStack& stack = *nodes_[node_index(node)].stack;
+  StartContext ctx(*this, *nodes_[node_index(node)].stack, base);
   for (std::size_t i = 0; i < s_.apps.size(); ++i) {
     const AppSpec& a = s_.apps[i];
-    if (a.node != node) continue;
-    AppRuntime& rt = apps_[i];
-    switch (a.kind) {
-      case AppKind::ResponseServer:
-        rt.server = std::make_unique<apps::ResponseServer>(stack, a.server, console_);
-        break;
-      case AppKind::RequestClient:
-        for (uint32_t k = 0; k < a.instances; ++k) {
-          apps::RequestClientConfig cfg = a.client;
-          const std::string label = cfg.name.empty() ? node : cfg.name;
-          cfg.name = a.instances == 1 ? label : label + "/" + std::to_string(k);
-          cfg.start = base + a.client.start.since_start();
-          rt.client_names.push_back(cfg.name);
-          rt.clients.push_back(std::make_unique<apps::RequestClient>(stack, cfg, console_));
-        }
-        break;
-      case AppKind::BulkSender: {
-        apps::BulkSenderConfig cfg = a.sender;
-        cfg.start = base + a.sender.start.since_start();
-        rt.sender = std::make_unique<apps::BulkSender>(stack, cfg, console_);
-        break;
-      }
-      case AppKind::BulkSink: {
-        apps::BulkSinkConfig cfg = a.sink;
-        if (a.continues) {
-          cfg.continues = apps_[*a.continues].sink.get();
-          if (cfg.continues == nullptr) {
-            fail_runtime(s_.file + ":" + std::to_string(a.pos.line) + ":" + std::to_string(a.pos.column) +
-                         ": error: the sink it continues has not started at " + time_text(sim_.now()) +
-                         "; expected the continued sink's host to start first");
-          }
-        }
-        rt.sink = std::make_unique<apps::BulkSink>(stack, cfg, console_);
-        break;
-      }
-    }
+    if (a.node == node) apps_[i] = a.kind->start(a, ctx);
   }
 }
 
@@ -368,7 +353,6 @@ bool Run::execute(RunResults& results, std::string& error) {
   linked_.assign(s_.links.size(), false);
   link_due_.assign(s_.links.size(), false);
   apps_.resize(s_.apps.size());
-  for (std::size_t i = 0; i < s_.apps.size(); ++i) apps_[i].spec = &s_.apps[i];
   request_of_.assign(s_.migrations.size(), std::nullopt);
   try {
     for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
@@ -476,66 +460,7 @@ void Run::collect(RunResults& results) {
       results.migrations.push_back(MigrationRow{s_.nodes[i].name, match_migration(s_.nodes[i].name, r), r});
     }
   }
-  for (const AppRuntime& rt : apps_) {
-    const AppSpec& a = *rt.spec;
-    AppResult base;
-    base.kind = a.kind;
-    base.node = a.node;
-    switch (a.kind) {
-      case AppKind::RequestClient: {
-        const std::string label = a.client.name.empty() ? a.node : a.client.name;
-        for (uint32_t k = 0; k < a.instances; ++k) {
-          AppResult r = base;
-          r.name = a.instances == 1 ? label : label + "/" + std::to_string(k);
-          r.expected = a.expect_responses;
-          r.has_expected = true;
-          if (k < rt.clients.size()) {
-            const apps::RequestClient& c = *rt.clients[k];
-            r.started = true;
-            r.sent = c.sent();
-            r.responses = c.responses().size();
-            if (c.closed()) r.closed = c.close_reason();
-          }
-          results.apps.push_back(r);
-        }
-        break;
-      }
-      case AppKind::ResponseServer:
-        base.name = a.server.name.empty() ? a.node : a.server.name;
-        if (rt.server) {
-          base.started = true;
-          base.requests = rt.server->requests().size();
-          base.connections = rt.server->connections();
-        }
-        results.apps.push_back(base);
-        break;
-      case AppKind::BulkSender:
-        base.name = a.sender.name.empty() ? a.node : a.sender.name;
-        if (rt.sender) {
-          base.started = true;
-          base.sent = rt.sender->queued();
-          if (rt.sender->closed()) base.closed = rt.sender->close_reason();
-        }
-        results.apps.push_back(base);
-        break;
-      case AppKind::BulkSink:
-        base.name = a.sink.name.empty() ? a.node : a.sink.name;
-        if (a.expect_bytes) {
-          base.has_expected = true;
-          base.expected = *a.expect_bytes;
-        }
-        if (rt.sink) {
-          const apps::BulkReport& rep = rt.sink->report();
-          base.started = true;
-          base.bytes = rep.bytes;
-          base.errors = rep.errors;
-          base.goodput_bps = rep.goodput_bps();
-          base.finished = rep.finished;
-        }
-        results.apps.push_back(base);
-        break;
-    }
-  }
+  for (std::size_t i = 0; i < s_.apps.size(); ++i) s_.apps[i].kind->collect(s_.apps[i], apps_[i].get(), results.apps);
 }
 
 /// Why a migration has no record, for the failure line.
@@ -576,23 +501,7 @@ void Run::check_expectations(RunResults& results) const {
     }
     if (!any) results.failures.push_back("migration " + m.name + why_no_record(mi, results) + "; expected " + expect_name(m.expect));
   }
-  for (const AppResult& a : results.apps) {
-    if (a.kind == AppKind::RequestClient && a.responses < a.expected) {
-      results.failures.push_back("request-client " + a.name + " got " + std::to_string(a.responses) + " of " +
-                                 std::to_string(a.expected) + " expected responses" +
-                                 (a.started ? "" : " (its host never started)"));
-    }
-    if (a.kind == AppKind::BulkSink) {
-      if (a.errors > 0) {
-        results.failures.push_back("bulk-sink " + a.name + " received " + std::to_string(a.errors) +
-                                   " bytes that differ from the sent stream");
-      }
-      if (a.has_expected && a.bytes != a.expected) {
-        results.failures.push_back("bulk-sink " + a.name + " received " + std::to_string(a.bytes) + " bytes; expected " +
-                                   std::to_string(a.expected));
-      }
-    }
-  }
+  for (const AppResult& a : results.apps) a.kind->expect(a, results.failures);
 }
 
 }  // namespace

@@ -221,11 +221,12 @@ enum class SafePoint : uint8_t {
   Auto,        ///< ClientData for count triggers, Quiescent for time/now
   ClientData,  ///< at new client data, once everything before it is acknowledged
   Quiescent,   ///< when both directions are fully acknowledged
+  Count
 };
 
 /// When a migration fires (rule 2).
 struct Trigger {
-  enum class Kind : uint8_t { Now, AtTime, AfterRequests, AfterSegments, AfterBytes };
+  enum class Kind : uint8_t { Now, AtTime, AfterRequests, AfterSegments, AfterBytes, Count };
   Kind kind = Kind::Now;
   Nanos at = 0;        ///< AtTime: when
   uint64_t count = 0;  ///< After*: how many client requests (at most 65535) / data segments (2^32 - 1) / bytes (2^32 - 1)

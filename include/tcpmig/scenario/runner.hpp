@@ -85,15 +85,18 @@ struct GatewayResult {
 };
 
 /// What one application did (one entry per request-client instance).
+/// The fields are shared by every kind (sweeps and scripts read them by
+/// name); each kind fills those it has and its AppKind prints them.
 struct AppResult {
-  AppKind kind = AppKind::ResponseServer;     ///< which app
+  const AppKind* kind = nullptr;              ///< which app
   std::string node;                           ///< its host
   std::string name;                           ///< console label
   bool started = false;                       ///< created (false: its runtime host never booted)
   uint64_t sent = 0;                          ///< request-client: requests sent; bulk-sender: bytes queued
   uint64_t responses = 0;                     ///< request-client: responses received
-  uint64_t expected = 0;                      ///< request-client: expect-responses; bulk-sink: expect-bytes
-  bool has_expected = false;                  ///< `expected` applies
+  uint64_t expected = 0;                      ///< request-client: expect-responses; bulk-sink: expect-bytes;
+                                              ///< bulk-sender: its bytes
+  bool has_expected = false;                  ///< `expected` is required (bulk-sender: expect="completed")
   std::optional<tcp::CloseReason> closed;     ///< clients and senders: how the connection ended
   uint64_t requests = 0;                      ///< response-server: requests received
   uint64_t connections = 0;                   ///< response-server: connections accepted

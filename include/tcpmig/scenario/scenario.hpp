@@ -25,17 +25,18 @@
 //   order, so a scenario describes one deterministic run per seed.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "tcpmig/apps/bulk.hpp"
-#include "tcpmig/apps/request_response.hpp"
 #include "tcpmig/core/migrator.hpp"
 #include "tcpmig/net/network.hpp"
+#include "tcpmig/scenario/app_kind.hpp"
 #include "tcpmig/sim/time.hpp"
 #include "tcpmig/tcp/config.hpp"
 
@@ -65,10 +66,61 @@ struct Param {
   SourcePos pos;              ///< the <param> element
 };
 
+/// The scenario's words for the values of an enum, in enumerator order: the
+/// loader parses with them, its messages list them, summaries print them.
+/// One specialisation per enum below; its size is checked against the enum.
+template <class E>
+struct EnumWords;
+
+/// The word for `e` ("?" for a value outside the enum).
+template <class E>
+constexpr std::string_view word_of(E e) {
+  const auto i = static_cast<std::size_t>(e);
+  return i < EnumWords<E>::words.size() ? EnumWords<E>::words[i] : std::string_view("?");
+}
+/// The value whose word is `text`.
+template <class E>
+constexpr std::optional<E> parse_word(std::string_view text) {
+  for (std::size_t i = 0; i < EnumWords<E>::words.size(); ++i) {
+    if (EnumWords<E>::words[i] == text) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+/// Every word, for messages: "a, b or c".
+template <class E>
+std::string word_list() {
+  std::string out;
+  const auto& w = EnumWords<E>::words;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (i != 0) out += i + 1 == w.size() ? " or " : ", ";
+    out += w[i];
+  }
+  return out;
+}
+
 /// What a topology node is.
-enum class NodeType : uint8_t { Host, Gateway, Router, Switch };
+enum class NodeType : uint8_t { Host, Gateway, Router, Switch, Count };
+template <>
+struct EnumWords<NodeType> {
+  static constexpr std::array<std::string_view, 4> words{"host", "gateway", "router", "switch"};
+  static_assert(words.size() == static_cast<std::size_t>(NodeType::Count));
+};
 /// "host", "gateway", "router", "switch".
-const char* node_type_name(NodeType t);
+inline const char* node_type_name(NodeType t) { return word_of(t).data(); }
+
+/// Trigger kinds as the scenario writes them (trigger="after-requests").
+template <>
+struct EnumWords<core::Trigger::Kind> {
+  static constexpr std::array<std::string_view, 5> words{"now", "at", "after-requests", "after-segments",
+                                                         "after-bytes"};
+  static_assert(words.size() == static_cast<std::size_t>(core::Trigger::Kind::Count));
+};
+/// Safe points as the scenario writes them (safe-point="client-data").
+template <>
+struct EnumWords<core::SafePoint> {
+  static constexpr std::array<std::string_view, 3> words{"auto", "client-data", "quiescent"};
+  static_assert(words.size() == static_cast<std::size_t>(core::SafePoint::Count));
+};
 
 /// One <host>, <gateway>, <router> or <switch>.
 struct NodeSpec {
@@ -100,32 +152,31 @@ struct LinkSpec {
   SourcePos pos;                                 ///< the element
 };
 
-/// Which application an AppSpec describes.
-enum class AppKind : uint8_t { ResponseServer, RequestClient, BulkSender, BulkSink };
-/// "response-server", "request-client", "bulk-sender", "bulk-sink".
-const char* app_kind_name(AppKind k);
-
-/// One application under <apps>. Start times (`start` in the client and
-/// sender configs) count from when the host's apps start: t = 0 for hosts
-/// present from the beginning, the end of boot-delay for runtime hosts.
+/// One application under <apps>: its kind (app_kind.hpp) and what its
+/// attributes said. Start times count from when the host's apps start: t = 0
+/// for hosts present from the beginning, the end of boot-delay for runtime hosts.
 struct AppSpec {
-  AppKind kind = AppKind::ResponseServer;      ///< which config below applies
-  std::string node;                            ///< the host it runs on
-  SourcePos pos;                               ///< the element
-  apps::ResponseServerConfig server;           ///< ResponseServer
-  apps::RequestClientConfig client;            ///< RequestClient (one instance)
-  uint32_t instances = 1;                      ///< RequestClient: clients on the host ("<name>/<i>" when > 1)
-  uint32_t expect_responses = 0;               ///< RequestClient: responses each instance must get (exit 1 otherwise)
-  apps::BulkSenderConfig sender;               ///< BulkSender
-  apps::BulkSinkConfig sink;                   ///< BulkSink
-  std::optional<uint64_t> expect_bytes;        ///< BulkSink: bytes it must receive (exit 1 otherwise)
-  std::optional<std::size_t> continues;        ///< BulkSink: index (in Scenario::apps) of the earlier sink whose stream it continues
+  const AppKind* kind = nullptr;            ///< its kind (app_kinds())
+  std::string node;                         ///< the host it runs on
+  std::string label;                        ///< console label and reference: its name attribute, else the node
+  SourcePos pos;                            ///< the element
+  std::shared_ptr<const AppSettings> settings;  ///< the kind's own settings
+  /// The settings as the kind's type (the kind's own files and tests know it).
+  template <class T>
+  [[nodiscard]] const T& settings_as() const {
+    return dynamic_cast<const T&>(*settings);
+  }
 };
 
-/// How a migration must end for the run to succeed.
-enum class Expect : uint8_t { Completed, Aborted, Any };
+/// How a migration (or a bulk sender) must end for the run to succeed.
+enum class Expect : uint8_t { Completed, Aborted, Any, Count };
+template <>
+struct EnumWords<Expect> {
+  static constexpr std::array<std::string_view, 3> words{"completed", "aborted", "any"};
+  static_assert(words.size() == static_cast<std::size_t>(Expect::Count));
+};
 /// "completed", "aborted", "any".
-const char* expect_name(Expect e);
+inline const char* expect_name(Expect e) { return word_of(e).data(); }
 
 /// One <migration>.
 struct MigrationSpec {
@@ -177,6 +228,15 @@ struct LoadResult {
   std::optional<Diagnostic> error;   ///< set on failure
   [[nodiscard]] bool ok() const { return scenario.has_value(); }
 };
+
+/// An element of the scenario format and the attributes the loader accepts on it.
+struct ElementAttributes {
+  std::string element;                  ///< its name
+  std::vector<std::string> attributes;  ///< every attribute it may have
+};
+/// Every element inside <scenario> with its attributes: the loader's
+/// allow-lists (application kinds included), for the schema test and docs.
+std::vector<ElementAttributes> scenario_elements();
 
 /// Loads a scenario from memory; `display_name` names it in errors. Never
 /// throws on bad input and never touches the file system.
