@@ -1344,6 +1344,7 @@ void TcpSocket::time_wait_restart() { set_timer(timer::TimeWait{stack_->sim().no
 void TcpSocket::enter_time_wait() {
   set_state(TcpState::TimeWait);
   delack_timer_.cancel();
+  release_buffers();
   time_wait_restart();
   if (!closed_posted_) {
     closed_posted_ = true;
@@ -1354,12 +1355,20 @@ void TcpSocket::enter_time_wait() {
 
 void TcpSocket::set_state(TcpState s) { state_ = s; }
 
+void TcpSocket::release_buffers() {
+  // Nothing more is sent or received: empty rings give their storage back
+  // (bytes the application has not read yet stay readable).
+  snd_buf_.release();
+  rcv_buf_.release();
+}
+
 void TcpSocket::to_closed(CloseReason r, bool notify) {
   if (state_ == TcpState::Closed) return;
   const TcpState prev = state_;
   set_state(TcpState::Closed);
   set_timer(timer::Idle{});
   delack_timer_.cancel();
+  release_buffers();
   if (prev == TcpState::SynReceived && listener_ != nullptr && listener_->half_open_ > 0) --listener_->half_open_;
   if (listener_ != nullptr) {
     closed_by_app_ = true;  // never accepted: nobody owns it
