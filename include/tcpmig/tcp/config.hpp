@@ -60,7 +60,9 @@ struct TcpConfig {
   /// Data retransmissions before the connection is aborted (tcp_retries2, 15).
   uint32_t retries = 15;
   /// Receive buffer bytes per socket: the most the window offers (memory is
-  /// taken as data is buffered, not when the socket opens).
+  /// taken as data is buffered, not when the socket opens). Raised to at
+  /// least 4096 (Linux tcp_rmem[0]) and one window-scale unit, so a window
+  /// always opens (see models/tcp/README.md).
   uint32_t recv_buffer = 131072;
   /// Send buffer bytes per socket: the most send() queues (memory is taken as
   /// data is queued, not when the socket opens).
