@@ -469,7 +469,7 @@ void Run::collect(RunResults& results) {
             const apps::RequestClient& c = *rt.clients[k];
             r.started = true;
             r.sent = c.sent();
-            r.responses = c.responses().size();
+            r.responses = c.received();
             if (c.closed()) r.closed = c.close_reason();
           }
           results.apps.push_back(r);
@@ -480,7 +480,7 @@ void Run::collect(RunResults& results) {
         base.name = a.server.name.empty() ? a.node : a.server.name;
         if (rt.server) {
           base.started = true;
-          base.requests = rt.server->requests().size();
+          base.requests = rt.server->received();
           base.connections = rt.server->connections();
         }
         results.apps.push_back(base);
