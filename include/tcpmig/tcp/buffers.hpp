@@ -78,14 +78,9 @@ class ByteRing {
     const std::size_t end = len_ + offset + data.size();
     if (end > storage_) grow(end);
     end_ = std::max(end_, end);
-    std::size_t pos = wrap(head_ + len_ + offset);
-    std::size_t done = 0;
-    while (done < data.size()) {
-      const std::size_t n = std::min(data.size() - done, storage_ - pos);
+    for_runs(head_ + len_ + offset, data.size(), [&](std::size_t pos, std::size_t done, std::size_t n) {
       std::memcpy(buf_.get() + pos, data.data() + done, n);
-      done += n;
-      pos = 0;
-    }
+    });
   }
   /// Commits `n` more bytes (already written with write_at); n <= free().
   void commit(std::size_t n) {
@@ -115,17 +110,21 @@ class ByteRing {
  private:
   /// A position up to twice the storage, brought back into it.
   [[nodiscard]] std::size_t wrap(std::size_t pos) const { return pos >= storage_ ? pos - storage_ : pos; }
+  /// The storage holding `len` bytes from position `at` (below twice the
+  /// storage, len <= storage) is one run, or two when it wraps: calls
+  /// f(storage index, bytes before this run, run length) for each.
+  template <typename F>
+  void for_runs(std::size_t at, std::size_t len, F f) const {
+    const std::size_t pos = wrap(at);
+    const std::size_t first = std::min(len, storage_ - pos);
+    if (first > 0) f(pos, std::size_t{0}, first);
+    if (first < len) f(std::size_t{0}, first, len - first);
+  }
   /// Copies the bytes [offset, offset + dst.size()) past the head, written or not.
   void read(std::size_t offset, std::span<uint8_t> dst) const {
-    if (dst.empty()) return;
-    std::size_t pos = wrap(head_ + offset);
-    std::size_t done = 0;
-    while (done < dst.size()) {
-      const std::size_t n = std::min(dst.size() - done, storage_ - pos);
+    for_runs(head_ + offset, dst.size(), [&](std::size_t pos, std::size_t done, std::size_t n) {
       std::memcpy(dst.data() + done, buf_.get() + pos, n);
-      done += n;
-      pos = 0;
-    }
+    });
   }
   /// Reallocates to hold at least `end` bytes past the head (end <= capacity):
   /// twice the storage, at least kMinStorage, at most the capacity; the bytes
