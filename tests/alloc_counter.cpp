@@ -11,9 +11,11 @@
 namespace {
 
 std::atomic<uint64_t> g_news{0};
+std::atomic<uint64_t> g_bytes{0};
 
 void* counted_alloc(std::size_t size, std::size_t align) {
   g_news.fetch_add(1, std::memory_order_relaxed);
+  g_bytes.fetch_add(size, std::memory_order_relaxed);
   if (size == 0) size = 1;
   void* p = nullptr;
   if (align <= alignof(std::max_align_t)) {
@@ -28,6 +30,7 @@ void* counted_alloc(std::size_t size, std::size_t align) {
 }  // namespace
 
 uint64_t tcpmig::testing::allocations() { return g_news.load(std::memory_order_relaxed); }
+uint64_t tcpmig::testing::allocated_bytes() { return g_bytes.load(std::memory_order_relaxed); }
 
 void* operator new(std::size_t size) { return counted_alloc(size, alignof(std::max_align_t)); }
 void* operator new[](std::size_t size) { return counted_alloc(size, alignof(std::max_align_t)); }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 namespace tcpmig::apps {
 
@@ -21,20 +22,20 @@ bool send_pending(tcp::TcpSocket& s, std::string& pending) {
   return pending.empty();
 }
 
-void LineReader::read(tcp::TcpSocket& s, std::vector<std::string>& out) {
-  std::array<uint8_t, 2048> buf{};
-  while (const std::size_t n = s.recv(buf)) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const char c = static_cast<char>(buf[i]);
-      if (c == '\n') {
-        if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
-        out.push_back(std::move(partial_));
-        partial_.clear();
-      } else {
-        partial_.push_back(c);
-      }
-    }
-  }
+void LineReader::read(tcp::TcpSocket& s) {
+  buf_.erase(0, pos_);  // the lines already returned (keeps the capacity)
+  pos_ = 0;
+  std::array<uint8_t, 2048> chunk;  // filled by recv: no zeroing per call
+  while (const std::size_t n = s.recv(chunk)) buf_.append(reinterpret_cast<const char*>(chunk.data()), n);
+}
+
+bool LineReader::next(std::string_view& line) {
+  const std::size_t nl = buf_.find('\n', pos_);
+  if (nl == std::string::npos) return false;
+  line = std::string_view(buf_).substr(pos_, nl - pos_);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  pos_ = nl + 1;
+  return true;
 }
 
 // ---------------------------------------------------------------- client
@@ -80,11 +81,14 @@ void RequestClient::on_connected(tcp::TcpSocket& s) {
 
 void RequestClient::send_next() {
   if (sock_ == nullptr || sent_ >= cfg_.count) return;
-  const std::string msg = cfg_.request_prefix + std::to_string(cfg_.first_index + sent_);
-  unsent_ = msg + "\n";
+  std::array<char, 10> index{};  // a uint32_t in decimal
+  const uint32_t i = cfg_.first_index + sent_;
+  request_.assign(cfg_.request_prefix)
+      .append(index.data(), std::to_chars(index.data(), index.data() + index.size(), i).ptr);
+  unsent_.assign(request_).push_back('\n');
   send_pending(*sock_, unsent_);  // the rest goes out from on_writable
   ++sent_;
-  console_.line(stack_.sim().now(), name_, "sent: " + msg);
+  console_.line(stack_.sim().now(), name_, "sent: ", request_);
 }
 
 void RequestClient::on_writable(tcp::TcpSocket& s) { send_pending(s, unsent_); }
@@ -96,14 +100,15 @@ void RequestClient::finish() {
 }
 
 void RequestClient::on_readable(tcp::TcpSocket& s) {
-  lines_.clear();
-  reader_.read(s, lines_);
-  for (std::string& l : lines_) {
-    console_.line(stack_.sim().now(), name_, "received: " + l);
-    responses_.push_back(std::move(l));
-    if (responses_.size() < cfg_.count) {
-      if (responses_.size() == sent_) next_timer_.schedule_in(cfg_.interval);
-    } else if (responses_.size() == cfg_.count) {
+  reader_.read(s);
+  std::string_view l;
+  while (reader_.next(l)) {
+    console_.line(stack_.sim().now(), name_, "received: ", l);
+    if (cfg_.keep_text) responses_.emplace_back(l);
+    ++received_;
+    if (received_ < cfg_.count) {
+      if (received_ == sent_) next_timer_.schedule_in(cfg_.interval);
+    } else if (received_ == cfg_.count) {
       finish();
     }
   }
@@ -165,14 +170,15 @@ void ResponseServer::on_accept(tcp::TcpSocket&, tcp::TcpSocket& child) {
 void ResponseServer::on_readable(tcp::TcpSocket& s) {
   Conn* c = find(s);
   if (c == nullptr) return;
-  lines_.clear();
-  c->reader.read(s, lines_);
-  for (std::string& l : lines_) {
-    console_.line(stack_.sim().now(), name_, "received: " + l);
-    requests_.push_back(std::move(l));
+  c->reader.read(s);
+  std::string_view l;
+  while (c->reader.next(l)) {
+    console_.line(stack_.sim().now(), name_, "received: ", l);
+    if (cfg_.keep_text) requests_.emplace_back(l);
+    ++received_;
     c->unsent.append(cfg_.response).push_back('\n');
     send_pending(s, c->unsent);  // the rest goes out from on_writable
-    console_.line(stack_.sim().now(), name_, "sent: " + cfg_.response);
+    console_.line(stack_.sim().now(), name_, "sent: ", cfg_.response);
   }
 }
 

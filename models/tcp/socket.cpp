@@ -24,8 +24,9 @@ constexpr std::size_t kL3Offset = 14;             // Ethernet header
 constexpr std::size_t kL4Offset = kL3Offset + 20;  // + IPv4 header without options
 constexpr uint32_t kTsOptionLen = 12;             // nop, nop, TS
 constexpr uint32_t kMaxCwnd = 0x3fff'ffff;
-constexpr uint32_t kMinPeerMss = 88;  // Linux TCP_MIN_MSS
-constexpr uint32_t kMinSndMss = 48;   // Linux tcp_min_snd_mss
+constexpr uint32_t kMinPeerMss = 88;       // Linux TCP_MIN_MSS
+constexpr uint32_t kMinSndMss = 48;        // Linux tcp_min_snd_mss
+constexpr uint32_t kMinRecvBuffer = 4096;  // Linux tcp_rmem[0]
 
 // Window-scale shift Linux picks for `space` bytes (tcp_select_initial_window).
 uint8_t wscale_for(uint32_t space) {
@@ -35,6 +36,22 @@ uint8_t wscale_for(uint32_t space) {
     ++s;
   }
   return s;
+}
+
+// The shift we announce: from max(recv_buffer, window_scale_space), as Linux
+// computes it from max(tcp_rmem[2], rmem_max).
+uint8_t offered_wscale(const TcpConfig& cfg) { return wscale_for(std::max(cfg.recv_buffer, cfg.window_scale_space)); }
+
+// Receive buffer capacity for `cfg`. Linux guarantees every TCP socket
+// tcp_rmem[0] (4096 bytes, over two full segments), and never lets a
+// window be scaled away (__tcp_select_window rounds it up to the scale unit,
+// trusting its loose memory accounting). A ring holds no more than its
+// capacity, so the buffer is raised instead: to 4096 bytes and to one unit of
+// the window scale. Smaller buffers would advertise a zero window for ever
+// (a SYN window rounded down to whole segments, or windows under one unit).
+uint32_t recv_capacity(const TcpConfig& cfg) {
+  const uint32_t unit = cfg.window_scaling ? uint32_t{1} << offered_wscale(cfg) : 1;
+  return std::max({cfg.recv_buffer, kMinRecvBuffer, unit});
 }
 
 uint32_t clamp_u32(int64_t v) {
@@ -89,7 +106,7 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
   path_mtu_ = mtu;
   opened_at_ = stack_->sim().now();
   snd_buf_.reset(cfg_.send_buffer);
-  rcv_buf_.reset(cfg_.recv_buffer);
+  rcv_buf_.reset(recv_capacity(cfg_));
   iss_ = SeqNumber{isn};
   snd_una_ = iss_;
   snd_nxt_ = iss_;
@@ -104,7 +121,7 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
 
 void TcpSocket::open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu) {
   open_common(t, isn, adv_mss, mtu);
-  rcv_wscale_ = cfg_.window_scaling ? wscale_for(std::max(cfg_.recv_buffer, cfg_.window_scale_space)) : 0;
+  rcv_wscale_ = cfg_.window_scaling ? offered_wscale(cfg_) : 0;
   set_state(TcpState::SynSent);
   send_syn(false);
 }
@@ -140,7 +157,7 @@ void TcpSocket::parse_syn_options(const wire::TcpRepr& syn) {
   wscale_ok_ = cfg_.window_scaling && syn.window_scale.has_value();
   snd_wscale_ = wscale_ok_ ? std::min<uint8_t>(*syn.window_scale, 14) : 0;
   if (state_ != TcpState::SynSent || !wscale_ok_) {
-    rcv_wscale_ = wscale_ok_ ? wscale_for(std::max(cfg_.recv_buffer, cfg_.window_scale_space)) : 0;
+    rcv_wscale_ = wscale_ok_ ? offered_wscale(cfg_) : 0;
   }
   sack_ok_ = cfg_.sack && syn.sack_permitted;
   ts_ok_ = cfg_.timestamps && syn.timestamps.has_value();
@@ -1344,6 +1361,7 @@ void TcpSocket::time_wait_restart() { set_timer(timer::TimeWait{stack_->sim().no
 void TcpSocket::enter_time_wait() {
   set_state(TcpState::TimeWait);
   delack_timer_.cancel();
+  release_buffers();
   time_wait_restart();
   if (!closed_posted_) {
     closed_posted_ = true;
@@ -1354,12 +1372,20 @@ void TcpSocket::enter_time_wait() {
 
 void TcpSocket::set_state(TcpState s) { state_ = s; }
 
+void TcpSocket::release_buffers() {
+  // Nothing more is sent or received: empty rings give their storage back
+  // (bytes the application has not read yet stay readable).
+  snd_buf_.release();
+  rcv_buf_.release();
+}
+
 void TcpSocket::to_closed(CloseReason r, bool notify) {
   if (state_ == TcpState::Closed) return;
   const TcpState prev = state_;
   set_state(TcpState::Closed);
   set_timer(timer::Idle{});
   delack_timer_.cancel();
+  release_buffers();
   if (prev == TcpState::SynReceived && listener_ != nullptr && listener_->half_open_ > 0) --listener_->half_open_;
   if (listener_ != nullptr) {
     closed_by_app_ = true;  // never accepted: nobody owns it

@@ -1,12 +1,15 @@
 // The experiment's applications over the TCP stack: request/response pair
-// (output, framing, timestamps-off host) and the bulk sender/sink.
+// (output, framing, timestamps-off host, no allocation per request) and the
+// bulk sender/sink.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
 
+#include "../alloc_counter.hpp"
 #include "../test_output.hpp"
 #include "tcpmig/apps/bulk.hpp"
 #include "tcpmig/apps/request_response.hpp"
@@ -51,10 +54,13 @@ std::string run_experiment(const tcp::TcpConfig& client_cfg, const tcp::TcpConfi
   World w(client_cfg, server_cfg);
   std::string out;
   apps::Console console(&out);
-  apps::ResponseServer server(*w.server, apps::ResponseServerConfig{}, console);
+  apps::ResponseServerConfig sc;
+  sc.keep_text = true;
+  apps::ResponseServer server(*w.server, sc, console);
   apps::RequestClientConfig cc;
   cc.server = ip("10.0.2.1");
   cc.count = count;
+  cc.keep_text = true;
   apps::RequestClient client(*w.client, cc, console);
   w.sim.run();
   CHECK(client.done());
@@ -115,10 +121,12 @@ TEST_CASE("framing: long requests split over many segments and responses still m
   apps::Console console(&out);
   apps::ResponseServerConfig sc;
   sc.response = std::string(250, 'R');
+  sc.keep_text = true;
   apps::ResponseServer server(*w.server, sc, console);
   apps::RequestClientConfig cc;
   cc.server = ip("10.0.2.1");
   cc.count = 4;
+  cc.keep_text = true;
   cc.interval = 10_ms;
   cc.request_prefix = std::string(300, 'q') + " #";
   apps::RequestClient client(*w.client, cc, console);
@@ -224,6 +232,7 @@ TEST_CASE("a response larger than the send buffer arrives whole; CRLF lines lose
   cc.server = ip("10.0.2.1");
   cc.count = 3;
   cc.interval = 1_ms;
+  cc.keep_text = true;
   apps::RequestClient client(*w.client, cc, console);
   w.sim.run();
   REQUIRE(client.responses().size() == 3);
@@ -248,4 +257,34 @@ TEST_CASE("a client with zero requests connects and closes") {
   CHECK(client.closed());
   CHECK(client.close_reason() == tcp::CloseReason::Normal);
   CHECK(server.connections() == 1);
+}
+
+TEST_CASE("request/response keeping no texts: nothing allocated per request once connected; the counts are right") {
+  // Quiet (a console printing nowhere, as --quiet) and printing to a file.
+  for (const bool print : {false, true}) {
+    CAPTURE(print);
+    std::FILE* sink = print ? std::fopen("/dev/null", "w") : nullptr;
+    World w;
+    apps::Console console = print ? apps::Console(sink) : apps::Console();
+    apps::ResponseServer server(*w.server, apps::ResponseServerConfig{}, console);
+    apps::RequestClientConfig cc;
+    cc.server = ip("10.0.2.1");
+    cc.count = 3000;
+    cc.interval = 1_ms;
+    apps::RequestClient client(*w.client, cc, console);
+    w.sim.run_until(sim::Time::zero() + 1_s);  // connected; scratch buffers at their high-water marks
+    const uint32_t sent_before = client.sent();
+    const uint64_t before = testing::allocations();
+    w.sim.run_until(sim::Time::zero() + 6_s);
+    const uint64_t during = testing::allocations() - before;
+    CHECK(client.sent() - sent_before > 500);
+    CHECK(during == 0);
+    w.sim.run();
+    CHECK(client.done());
+    CHECK(client.received() == 3000);
+    CHECK(server.received() == 3000);
+    CHECK(client.responses().empty());
+    CHECK(server.requests().empty());
+    if (sink != nullptr) std::fclose(sink);
+  }
 }

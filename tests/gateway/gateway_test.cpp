@@ -95,12 +95,14 @@ struct RequestPair {
     for (int s = 1; s <= 3; ++s) {
       apps::ResponseServerConfig sc;
       sc.response = "Hello, I'm Server " + std::to_string(s);
+      sc.keep_text = true;
       servers.push_back(std::make_unique<apps::ResponseServer>(lab.stack_of(s), sc, lab.console));
     }
     apps::RequestClientConfig cc;
     cc.server = ip("10.0.2.10");
     cc.count = count;
     cc.interval = interval;
+    cc.keep_text = true;
     client = std::make_unique<apps::RequestClient>(*lab.client_tcp, cc, lab.console);
   }
   std::vector<std::unique_ptr<apps::ResponseServer>> servers;
@@ -194,6 +196,7 @@ TEST_CASE("runtime host: server 2 joins the network when the migration triggers"
   cc.server = ip("10.0.2.10");
   cc.count = 6;
   cc.interval = 50_ms;
+  cc.keep_text = true;
   apps::RequestClient cli(ctcp, cc, console);
   std::unique_ptr<tcp::TcpStack> s2tcp;
   std::unique_ptr<apps::ResponseServer> srv2;

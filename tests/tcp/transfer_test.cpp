@@ -309,3 +309,43 @@ TEST_CASE("a slow reader with an 8 KB buffer: zero windows, persist probes, wind
   CHECK(c->stats().zero_window_probes > 0);
   CHECK(c->stats().timeouts == 0);  // zero windows are probed, not treated as loss
 }
+
+TEST_CASE("a receive buffer below one MSS or one window-scale unit still carries a bulk transfer, byte-exact") {
+  // Linux never gives a socket less than tcp_rmem[0] (4096 bytes) and never
+  // scales its window away: such buffers are raised, so the window opens (a
+  // SYN window rounded down to whole MSS, or a window under one scale unit,
+  // would be zero for ever).
+  struct Case {
+    uint32_t recv_buffer;
+    bool window_scaling;
+    uint32_t scale_space;  // 1 GiB: shift 14, a 16 KiB unit
+  };
+  for (const Case k : {Case{1, true, 6291456}, Case{1000, true, 6291456}, Case{1000, false, 6291456},
+                       Case{1460, true, 6291456}, Case{2000, true, 6291456}, Case{8192, true, 1U << 30}}) {
+    CAPTURE(k.recv_buffer);
+    CAPTURE(k.window_scaling);
+    CAPTURE(k.scale_space);
+    TcpConfig server_cfg;
+    server_cfg.recv_buffer = k.recv_buffer;
+    server_cfg.window_scaling = k.window_scaling;
+    server_cfg.window_scale_space = k.scale_space;
+    Lab lab({}, server_cfg);
+    Recorder server_app;
+    server_app.close_on_fin = true;
+    Sender client_app;
+    client_app.total = 100'000;
+    lab.sstack->listen(80, &server_app);
+    REQUIRE(lab.cstack->connect(ip("10.0.2.1"), 80, &client_app) != nullptr);
+    const sim::Time limit = sim::Time::zero() + 60_s;
+    while (lab.sim.now() < limit && !(client_app.closed && server_app.closed)) {
+      lab.sim.run_until(lab.sim.now() + 10_ms);
+    }
+    CHECK(client_app.closed == tcp::CloseReason::Normal);
+    CHECK(server_app.closed == tcp::CloseReason::Normal);
+    CHECK(lab.sim.now() < sim::Time::zero() + 2_s);  // about 40 windows of 2-4 KB, 5 ms apart
+    REQUIRE(server_app.data.size() == 100'000);
+    bool ok = true;
+    for (std::size_t i = 0; i < server_app.data.size(); ++i) ok = ok && server_app.data[i] == pattern(i);
+    CHECK(ok);
+  }
+}

@@ -25,15 +25,18 @@ class Console {
   /// Writes lines to `file` (not owned, not closed).
   explicit Console(std::FILE* file) : file_(file) {}
 
-  /// Prints "<t> <node> <msg>\n".
-  void line(sim::Time t, std::string_view node, std::string_view msg) {
-    if (text_ == nullptr && file_ == nullptr) return;
+  /// Prints "<t> <node> <msg>\n", `msg` being the parts given one after the
+  /// other (each convertible to std::string_view), so a caller builds no
+  /// string of its own.
+  template <typename... Parts>
+  void line(sim::Time t, std::string_view node, const Parts&... msg) {
+    if (!enabled()) return;
     line_.clear();
     sim::append_time(line_, t);
     line_.push_back(' ');
     line_.append(node);
     line_.push_back(' ');
-    line_.append(msg);
+    (line_.append(std::string_view(msg)), ...);
     line_.push_back('\n');
     if (text_ != nullptr) text_->append(line_);
     if (file_ != nullptr) std::fwrite(line_.data(), 1, line_.size(), file_);

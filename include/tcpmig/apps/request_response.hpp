@@ -14,6 +14,9 @@
 // client's FIN arrives. A '\r' before the '\n' is dropped (CRLF lines work).
 // When the send buffer is full, the rest of a message is sent as space frees
 // up (on_writable); nothing is dropped.
+// Memory: both count the lines they receive; they keep the texts only when
+// configured to (keep_text), so a long run grows nothing per request, and
+// once a connection is open a request allocates nothing (buffers are reused).
 // Console lines (see console.hpp), e.g.:
 //   0.004123456 client connected 10.0.1.1:47367 -> 10.0.2.1:80
 //   0.004123456 client sent: Hi, I'm Client0
@@ -25,6 +28,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tcpmig/apps/console.hpp"
@@ -33,16 +37,19 @@
 
 namespace tcpmig::apps {
 
-/// Collects '\n'-terminated lines from a byte stream.
+/// Collects '\n'-terminated lines from a byte stream, in one buffer that
+/// keeps its capacity (no allocation once it has held the most bytes it will).
 class LineReader {
  public:
-  /// Reads everything available from `s` and appends complete lines to `out`.
-  void read(tcp::TcpSocket& s, std::vector<std::string>& out);
-  /// Bytes received after the last '\n'.
-  [[nodiscard]] const std::string& partial() const { return partial_; }
+  /// Reads everything available from `s`; its complete lines then come from next().
+  void read(tcp::TcpSocket& s);
+  /// The next complete line, without its '\n' (and a '\r' before it); false
+  /// when none is left. The view is valid until the next read().
+  bool next(std::string_view& line);
 
  private:
-  std::string partial_;  // bytes of the line being received
+  std::string buf_;      // bytes received and not yet returned as lines
+  std::size_t pos_ = 0;  // where in buf_ the first line not yet returned starts
 };
 
 struct RequestClientConfig {
@@ -56,6 +63,7 @@ struct RequestClientConfig {
   std::string request_prefix = "Hi, I'm Client";           // request i = prefix + i
   bool close_when_done = true;                             // close after the last response
   bool nodelay = false;                                    // TCP_NODELAY
+  bool keep_text = false;                                  // keep every response line (responses())
 };
 
 /// Sends `count` requests over one connection, one at a time.
@@ -67,10 +75,12 @@ class RequestClient final : public tcp::TcpEvents {
   RequestClient& operator=(const RequestClient&) = delete;
 
   [[nodiscard]] uint32_t sent() const { return sent_; }
-  /// Response lines, in arrival order.
+  /// Response lines received.
+  [[nodiscard]] uint32_t received() const { return received_; }
+  /// Response lines, in arrival order (only with keep_text; empty otherwise).
   [[nodiscard]] const std::vector<std::string>& responses() const { return responses_; }
   /// True once every response arrived.
-  [[nodiscard]] bool done() const { return responses_.size() >= cfg_.count; }
+  [[nodiscard]] bool done() const { return received_ >= cfg_.count; }
   /// Set when the connection ended.
   [[nodiscard]] bool closed() const { return closed_; }
   [[nodiscard]] tcp::CloseReason close_reason() const { return reason_; }
@@ -92,14 +102,15 @@ class RequestClient final : public tcp::TcpEvents {
   RequestClientConfig cfg_;
   Console& console_;
   std::string name_;        // what the console lines are labelled with
+  std::string request_;     // the current request's text (reused buffer)
   std::string unsent_;      // bytes of the current request not yet accepted by send()
   sim::Timer start_timer_;  // connect at cfg.start
   sim::Timer next_timer_;   // next request after `interval`
   tcp::TcpSocket* sock_ = nullptr;
   LineReader reader_;
-  std::vector<std::string> responses_;
-  std::vector<std::string> lines_;  // scratch
+  std::vector<std::string> responses_;  // response lines, kept only with keep_text
   uint32_t sent_ = 0;
+  uint32_t received_ = 0;   // response lines received
   bool closed_ = false;
   tcp::CloseReason reason_ = tcp::CloseReason::Normal;
 };
@@ -110,6 +121,7 @@ struct ResponseServerConfig {
   std::string response = "Hello, I'm Server 1";    // the answer to every request
   uint32_t backlog = 128;                          // listen backlog
   bool nodelay = false;                            // TCP_NODELAY on accepted sockets
+  bool keep_text = false;                          // keep every request line (requests())
 };
 
 /// Answers every request line with `response`.
@@ -120,7 +132,10 @@ class ResponseServer final : public tcp::TcpEvents {
   ResponseServer(const ResponseServer&) = delete;
   ResponseServer& operator=(const ResponseServer&) = delete;
 
-  /// Request lines received, over all connections, in arrival order.
+  /// Request lines received, over all connections.
+  [[nodiscard]] uint64_t received() const { return received_; }
+  /// Request lines, over all connections, in arrival order (only with
+  /// keep_text; empty otherwise).
   [[nodiscard]] const std::vector<std::string>& requests() const { return requests_; }
   [[nodiscard]] uint32_t connections() const { return connections_; }
   [[nodiscard]] tcp::TcpSocket* listener() const { return listener_; }
@@ -145,8 +160,8 @@ class ResponseServer final : public tcp::TcpEvents {
   std::string name_;  // what the console lines are labelled with
   tcp::TcpSocket* listener_ = nullptr;
   std::vector<Conn> conns_;  // accepted connections, in accept order
-  std::vector<std::string> requests_;
-  std::vector<std::string> lines_;  // scratch
+  std::vector<std::string> requests_;  // request lines, kept only with keep_text
+  uint64_t received_ = 0;              // request lines received
   uint32_t connections_ = 0;
 };
 

@@ -1,10 +1,13 @@
-// Preallocated byte ring and fixed-capacity sequence-range set: the storage of
-// a TCP socket's send buffer, receive buffer, reassembly map and SACK
-// scoreboard.
+// Byte ring and fixed-capacity sequence-range set: the storage of a TCP
+// socket's send buffer, receive buffer, reassembly map and SACK scoreboard.
 //
-// Place in the layers: models/tcp (used by TcpSocket). Rule: both are sized
-// when a socket opens and never allocate afterwards, so moving data through an
-// established connection allocates nothing.
+// Place in the layers: models/tcp (used by TcpSocket). Rules: a ring's
+// capacity (what the window arithmetic sees) is fixed when a socket opens, but
+// its storage follows the bytes actually held: it starts empty and grows
+// geometrically when a write reaches past it, so a 1 GiB buffer that carries
+// a small transfer costs a few KiB. Once a connection has held its largest
+// amount of data (the first round trips of a transfer), moving data allocates
+// nothing. The range set never allocates.
 #pragma once
 
 #include <algorithm>
@@ -13,8 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
-#include <vector>
 
 #include "tcpmig/wire/seq.hpp"
 
@@ -25,23 +28,40 @@ using wire::SeqNumber;
 /// A byte ring of fixed capacity. Bytes [0, size()) are "committed" (readable
 /// from the head); the free space after them can be written at any offset
 /// before it is committed (out-of-order data waiting for a hole to fill).
+/// Storage is allocated as writes reach into it, never zero-filled.
 class ByteRing {
  public:
-  ByteRing() = default;
-  explicit ByteRing(std::size_t capacity) : buf_(capacity) {}
+  /// Storage allocated by the first write (or all of the capacity, if less).
+  static constexpr std::size_t kMinStorage = 4096;
 
-  /// Reallocates to `capacity` bytes, empty (setup only).
+  ByteRing() = default;
+  explicit ByteRing(std::size_t capacity) : cap_(capacity) {}
+
+  /// Empties the ring and sets its capacity; frees the storage (setup only).
   void reset(std::size_t capacity) {
-    buf_.assign(capacity, 0);
+    buf_.reset();
+    storage_ = 0;
+    cap_ = capacity;
     head_ = 0;
     len_ = 0;
+    end_ = 0;
   }
-  [[nodiscard]] std::size_t capacity() const { return buf_.size(); }
+  /// Frees the storage if the ring holds no byte, committed or not (a
+  /// connection that is over); a later write allocates again.
+  void release() {
+    if (end_ != 0) return;
+    buf_.reset();
+    storage_ = 0;
+    head_ = 0;
+  }
+  [[nodiscard]] std::size_t capacity() const { return cap_; }
+  /// Bytes of storage allocated now (<= capacity()).
+  [[nodiscard]] std::size_t storage() const { return storage_; }
   /// Committed bytes.
   [[nodiscard]] std::size_t size() const { return len_; }
   [[nodiscard]] bool empty() const { return len_ == 0; }
   /// capacity() - size().
-  [[nodiscard]] std::size_t free() const { return buf_.size() - len_; }
+  [[nodiscard]] std::size_t free() const { return cap_ - len_; }
 
   /// Appends up to free() bytes of `data` and commits them; returns how many.
   std::size_t push(std::span<const uint8_t> data) {
@@ -54,30 +74,30 @@ class ByteRing {
   /// offset + data.size() must be <= free().
   void write_at(std::size_t offset, std::span<const uint8_t> data) {
     assert(offset + data.size() <= free());
-    copy_in((head_ + len_ + offset) % cap_or_1(), data);
+    if (data.empty()) return;
+    const std::size_t end = len_ + offset + data.size();
+    if (end > storage_) grow(end);
+    end_ = std::max(end_, end);
+    for_runs(head_ + len_ + offset, data.size(), [&](std::size_t pos, std::size_t done, std::size_t n) {
+      std::memcpy(buf_.get() + pos, data.data() + done, n);
+    });
   }
   /// Commits `n` more bytes (already written with write_at); n <= free().
   void commit(std::size_t n) {
-    assert(n <= free());
+    assert(n <= free() && len_ + n <= end_);
     len_ += n;
   }
   /// Copies committed bytes [offset, offset + dst.size()) into `dst`.
   void copy_out(std::size_t offset, std::span<uint8_t> dst) const {
     assert(offset + dst.size() <= len_);
-    std::size_t pos = (head_ + offset) % cap_or_1();
-    std::size_t done = 0;
-    while (done < dst.size()) {
-      const std::size_t n = std::min(dst.size() - done, buf_.size() - pos);
-      std::memcpy(dst.data() + done, buf_.data() + pos, n);
-      done += n;
-      pos = 0;
-    }
+    read(offset, dst);
   }
   /// Drops `n` committed bytes from the head.
   void consume(std::size_t n) {
     assert(n <= len_);
-    head_ = (head_ + n) % cap_or_1();
+    head_ = wrap(head_ + n);
     len_ -= n;  // (head_ is not rewound when empty: uncommitted data may sit after it)
+    end_ -= n;
   }
   /// Copies out and consumes up to dst.size() bytes; returns how many.
   std::size_t pop(std::span<uint8_t> dst) {
@@ -88,20 +108,42 @@ class ByteRing {
   }
 
  private:
-  [[nodiscard]] std::size_t cap_or_1() const { return buf_.empty() ? 1 : buf_.size(); }
-  void copy_in(std::size_t pos, std::span<const uint8_t> data) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-      const std::size_t n = std::min(data.size() - done, buf_.size() - pos);
-      std::memcpy(buf_.data() + pos, data.data() + done, n);
-      done += n;
-      pos = 0;
-    }
+  /// A position up to twice the storage, brought back into it.
+  [[nodiscard]] std::size_t wrap(std::size_t pos) const { return pos >= storage_ ? pos - storage_ : pos; }
+  /// The storage holding `len` bytes from position `at` (below twice the
+  /// storage, len <= storage) is one run, or two when it wraps: calls
+  /// f(storage index, bytes before this run, run length) for each.
+  template <typename F>
+  void for_runs(std::size_t at, std::size_t len, F f) const {
+    const std::size_t pos = wrap(at);
+    const std::size_t first = std::min(len, storage_ - pos);
+    if (first > 0) f(pos, std::size_t{0}, first);
+    if (first < len) f(std::size_t{0}, first, len - first);
+  }
+  /// Copies the bytes [offset, offset + dst.size()) past the head, written or not.
+  void read(std::size_t offset, std::span<uint8_t> dst) const {
+    for_runs(head_ + offset, dst.size(), [&](std::size_t pos, std::size_t done, std::size_t n) {
+      std::memcpy(dst.data() + done, buf_.get() + pos, n);
+    });
+  }
+  /// Reallocates to hold at least `end` bytes past the head (end <= capacity):
+  /// twice the storage, at least kMinStorage, at most the capacity; the bytes
+  /// written so far move to the start, unwrapped.
+  void grow(std::size_t end) {
+    const std::size_t n = std::min(cap_, std::max({end, 2 * storage_, kMinStorage}));
+    auto next = std::make_unique_for_overwrite<uint8_t[]>(n);
+    read(0, {next.get(), end_});
+    buf_ = std::move(next);
+    storage_ = n;
+    head_ = 0;
   }
 
-  std::vector<uint8_t> buf_;  // storage, allocated once
-  std::size_t head_ = 0;      // index of the first committed byte
-  std::size_t len_ = 0;       // committed bytes
+  std::unique_ptr<uint8_t[]> buf_;  // storage: the bytes from the head on, wrapping at storage_
+  std::size_t storage_ = 0;         // bytes allocated at buf_ (0 <= storage_ <= cap_)
+  std::size_t cap_ = 0;             // logical capacity: committed plus writable bytes
+  std::size_t head_ = 0;            // index in buf_ of the first committed byte
+  std::size_t len_ = 0;             // committed bytes
+  std::size_t end_ = 0;             // bytes from the head to the end of the furthest one written
 };
 
 /// A set of disjoint, non-adjacent sequence ranges [start, end), kept sorted,

@@ -59,9 +59,13 @@ struct TcpConfig {
   uint32_t synack_retries = 5;
   /// Data retransmissions before the connection is aborted (tcp_retries2, 15).
   uint32_t retries = 15;
-  /// Receive buffer bytes per socket (allocated when the socket opens).
+  /// Receive buffer bytes per socket: the most the window offers (memory is
+  /// taken as data is buffered, not when the socket opens). Raised to at
+  /// least 4096 (Linux tcp_rmem[0]) and one window-scale unit, so a window
+  /// always opens (see models/tcp/README.md).
   uint32_t recv_buffer = 131072;
-  /// Send buffer bytes per socket (allocated when the socket opens).
+  /// Send buffer bytes per socket: the most send() queues (memory is taken as
+  /// data is queued, not when the socket opens).
   uint32_t send_buffer = 131072;
   /// Space the window-scale shift is computed from, as Linux computes it from
   /// max(tcp_rmem[2], rmem_max) = 6 MiB (shift 7): the smallest shift with

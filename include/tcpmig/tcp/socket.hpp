@@ -13,9 +13,11 @@
 // Rules:
 // - Sequence numbers are wire::SeqNumber everywhere (wrap-aware compare).
 // - The connection's timer is one variant (`TimerState`) on one intrusive
-//   sim::Timer; the delayed ACK has its own sim::Timer. Nothing allocates
-//   after the socket opened: buffers are rings sized by TcpConfig, the
-//   reassembly map and SACK scoreboard are fixed-capacity range sets.
+//   sim::Timer; the delayed ACK has its own sim::Timer. Buffers are rings of
+//   the capacity TcpConfig gives, whose storage grows with the data they hold
+//   (during the first round trips of a transfer) and is freed when the
+//   connection is over; after that growth nothing allocates: the reassembly
+//   map and SACK scoreboard are fixed-capacity range sets.
 // - Linux's choices where the RFCs leave room (each noted where made):
 //   RTO = srtt + max(4 rttvar, rto_min) capped at rto_max; cwnd grows by
 //   bytes acked in slow start; after an RTO everything outstanding is lost and
@@ -180,6 +182,9 @@ class TcpSocket {
   std::size_t recv(std::span<uint8_t> out);
   /// In-order bytes waiting in the receive buffer.
   [[nodiscard]] std::size_t recv_available() const { return rcv_buf_.size(); }
+  /// Bytes of memory the send and receive buffers use now (they grow with
+  /// the data held, up to their capacities).
+  [[nodiscard]] std::size_t buffer_storage() const { return snd_buf_.storage() + rcv_buf_.storage(); }
   /// True once the peer's FIN has been received in order.
   [[nodiscard]] bool peer_closed() const { return fin_received_; }
   /// Half-close: no more sends; FIN follows the queued data.
@@ -336,6 +341,8 @@ class TcpSocket {
   void on_persist_timeout(timer::Persist p);
   void set_timer(TimerState t);
   void enter_time_wait();
+  /// TIME_WAIT or CLOSED: frees the storage of empty buffers.
+  void release_buffers();
   void set_state(TcpState s);
   void to_closed(CloseReason r, bool notify);
   void post(uint8_t event_bits) { pending_events_ |= event_bits; }

@@ -55,7 +55,7 @@ class RequestClientKind final : public AppKind {
       if (live != nullptr) {
         const apps::RequestClient& c = *static_cast<const Live*>(live)->clients[k];
         r.sent = c.sent();
-        r.responses = c.responses().size();
+        r.responses = c.received();
         if (c.closed()) r.closed = c.close_reason();
       }
       out.push_back(std::move(r));

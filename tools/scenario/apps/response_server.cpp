@@ -38,7 +38,7 @@ class ResponseServerKind final : public AppKind {
     AppResult r = app_support::result_of(spec, spec.label, live != nullptr);
     if (live != nullptr) {
       const apps::ResponseServer& server = *static_cast<const Live*>(live)->server;
-      r.requests = server.requests().size();
+      r.requests = server.received();
       r.connections = server.connections();
     }
     out.push_back(std::move(r));
