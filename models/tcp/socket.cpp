@@ -27,6 +27,7 @@ constexpr uint32_t kMaxCwnd = 0x3fff'ffff;
 constexpr uint32_t kMinPeerMss = 88;       // Linux TCP_MIN_MSS
 constexpr uint32_t kMinSndMss = 48;        // Linux tcp_min_snd_mss
 constexpr uint32_t kMinRecvBuffer = 4096;  // Linux tcp_rmem[0]
+constexpr uint32_t kMinSendBuffer = 4096;  // Linux tcp_wmem[0]: a smaller SO_SNDBUF is raised to it
 
 // Window-scale shift Linux picks for `space` bytes (tcp_select_initial_window).
 uint8_t wscale_for(uint32_t space) {
@@ -105,7 +106,7 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
   adv_mss_ = adv_mss;
   path_mtu_ = mtu;
   opened_at_ = stack_->sim().now();
-  snd_buf_.reset(cfg_.send_buffer);
+  snd_buf_.reset(std::max(cfg_.send_buffer, kMinSendBuffer));
   rcv_buf_.reset(recv_capacity(cfg_));
   iss_ = SeqNumber{isn};
   snd_una_ = iss_;

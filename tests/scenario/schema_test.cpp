@@ -81,7 +81,8 @@ TEST_CASE("the schema lists exactly the elements and attributes the loader reads
     const std::set<std::string> want(e.attributes.begin(), e.attributes.end());
     CHECK(schema[e.element] == want);
   }
-  for (const auto& [element, attrs] : schema) {
+  for (const auto& entry : schema) {
+    const std::string& element = entry.first;
     CAPTURE(element);
     CHECK(seen.count(element) == 1);  // no element the loader does not read
   }

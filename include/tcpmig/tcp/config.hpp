@@ -65,7 +65,8 @@ struct TcpConfig {
   /// always opens (see models/tcp/README.md).
   uint32_t recv_buffer = 131072;
   /// Send buffer bytes per socket: the most send() queues (memory is taken as
-  /// data is queued, not when the socket opens).
+  /// data is queued, not when the socket opens). Raised to at least 4096
+  /// (Linux tcp_wmem[0]): a few bytes would make a transfer crawl.
   uint32_t send_buffer = 131072;
   /// Space the window-scale shift is computed from, as Linux computes it from
   /// max(tcp_rmem[2], rmem_max) = 6 MiB (shift 7): the smallest shift with
