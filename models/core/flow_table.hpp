@@ -116,7 +116,6 @@ class FlowIndex {
   }
 
   [[nodiscard]] std::size_t bytes() const { return slots_.size() * sizeof(Slot); }
-  [[nodiscard]] uint32_t used() const { return used_; }
 
  private:
   struct Slot {

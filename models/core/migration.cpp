@@ -327,7 +327,7 @@ Verdict Migrations::on_client(uint32_t fi, std::span<const uint8_t> pkt, const S
   switch (f.state) {
     case FlowState::WaitSafePoint:
       return p.safe == SafePoint::ClientData ? client_waiting_safe_point(p, pkt, s, step, v, now) : v;
-    case FlowState::Replaying: return client_replaying(p, pkt, v, now);
+    case FlowState::Replaying: return client_replaying(p, pkt, now);
     default: return v;  // Armed, WaitTarget: the packet only counts (after_client)
   }
 }
@@ -356,7 +356,7 @@ Verdict Migrations::client_waiting_safe_point(Pending& p, std::span<const uint8_
 }
 
 /// Replaying: every client packet waits for the outcome.
-Verdict Migrations::client_replaying(Pending& p, std::span<const uint8_t> pkt, Verdict, Nanos now) {
+Verdict Migrations::client_replaying(Pending& p, std::span<const uint8_t> pkt, Nanos now) {
   if (p.held.size() >= s_.cfg.hold_packets) {
     ++record_of(p).hold_dropped;
     return {Action::Drop, Reason::HoldOverflow};
@@ -379,15 +379,18 @@ void Migrations::on_target(uint32_t fi, const Segment& s, Nanos now) {
     if (s.any(flag::ACK) && s.ack() == p.cut) finish(pi, Outcome::AbortedRst, now);
   } else if (s.only(flag::SYN | flag::ACK, flag::SYN | flag::ACK) && s.ack() == p.cut && !s.options().malformed) {
     on_synack(pi, s, now);
-  } else if (s.only(flag::SYN | flag::ACK, flag::ACK)) {
+  } else if (s.only(flag::SYN | flag::ACK, flag::ACK) && p.challenge_answered != p.syn_tries) {
     // A challenge ACK (RFC 5961 section 4): the target still holds a
     // connection on this tuple (a lost RST when the flow left it). Its ACK is
     // that connection's RCV.NXT: a RST there ends it (rule 9), and the SYN
-    // goes again at once, as a Linux client does after resetting.
+    // goes again at once, as a Linux client does after resetting. Once per
+    // SYN sent: a copy or a late one could otherwise reset the half-open
+    // connection the new SYN just made (its RCV.NXT may be that same number).
     send_rst(flow_of(p), p.target, s.ack());
     ++record_of(p).target_resets;
     ++s_.counters.target_resets;
     if (p.syn_tries <= s_.cfg.replay_retries) send_syn(pi, now);
+    p.challenge_answered = p.syn_tries;
   }
 }
 
@@ -502,13 +505,30 @@ void Migrations::on_synack(uint32_t pi, const Segment& s, Nanos now) {
   emit(ack, f.client_ip, p.target.ip.value);
   rec.seq_delta = f.seq_delta;
   rec.ts_delta = f.ts_delta;
-  finish(pi, Outcome::Completed, now);
+  const uint32_t fi = p.flow;
+  std::vector<Queued> queue = end(pi, Outcome::Completed, now);
+  // The old backend's connection goes before a queued migration may begin:
+  // it may be that migration's target (S1 -> S2 -> S1 asked at once).
   if (s_.cfg.reset_old_backend) send_rst(f, old, f.server_ack);
+  then_next(fi, std::move(queue), now);
 }
 
-/// Ends a migration: releases held packets (rewritten for the flow's backend
-/// now), records the outcome, frees the slot.
+/// Ends a migration, then begins the next queued one of the flow.
 void Migrations::finish(uint32_t pi, Outcome outcome, Nanos now) {
+  const uint32_t fi = pendings_[pi].flow;
+  std::vector<Queued> queue = end(pi, outcome, now);
+  then_next(fi, std::move(queue), now);
+}
+
+/// The flow's migration ended: the next queued one begins, or the flow closes.
+void Migrations::then_next(uint32_t fi, std::vector<Queued> queue, Nanos now) {
+  start_next(fi, std::move(queue), now);
+  if (s_.table.flow(fi).has(kEnded)) closing(fi, now);
+}
+
+/// Ends a migration: records the outcome, releases held packets (rewritten
+/// for the flow's backend now), frees the slot; returns the flow's queue.
+std::vector<Migrations::Queued> Migrations::end(uint32_t pi, Outcome outcome, Nanos now) {
   Pending& p = pendings_[pi];
   const uint32_t fi = p.flow;
   Flow& f = s_.table.flow(fi);
@@ -548,8 +568,7 @@ void Migrations::finish(uint32_t pi, Outcome outcome, Nanos now) {
   p.next_free = free_pending_;
   free_pending_ = pi;
   if (s_.observer != nullptr) s_.observer->on_finished(rec);
-  start_next(fi, std::move(queue), now);
-  if (s_.table.flow(fi).has(kEnded)) closing(fi, now);
+  return queue;
 }
 
 // ---------------------------------------------------------------- packets the core keeps or makes

@@ -112,6 +112,7 @@ class Migrations {
     uint32_t syn_tries = 0;    // SYNs sent
     uint32_t generation = 0;   // bumped when the slot is reused
     Nanos syn_due = kNever;    // when the last SYN's retransmission is due (older deadlines are stale)
+    uint32_t challenge_answered = 0;  // syn_tries when a challenge ACK was last answered (once per SYN)
     std::vector<uint32_t> held;  // hold buffers, in arrival order
     std::vector<Queued> queue;   // migrations of the flow waiting behind this one, in request order
     uint32_t next_free = kNone;  // free-list link
@@ -147,12 +148,14 @@ class Migrations {
   // ---- one handler per state
   Verdict client_waiting_safe_point(Pending& p, std::span<const uint8_t> pkt, const Segment& s,
                                     const ClientStep& step, Verdict v, Nanos now);
-  Verdict client_replaying(Pending& p, std::span<const uint8_t> pkt, Verdict v, Nanos now);
+  Verdict client_replaying(Pending& p, std::span<const uint8_t> pkt, Nanos now);
   // ---- the replay
   void start_replay(uint32_t pi, Nanos now);
   void send_syn(uint32_t pi, Nanos now);
   void on_synack(uint32_t pi, const Segment& s, Nanos now);
   void finish(uint32_t pi, Outcome outcome, Nanos now);
+  std::vector<Queued> end(uint32_t pi, Outcome outcome, Nanos now);
+  void then_next(uint32_t fi, std::vector<Queued> queue, Nanos now);
   // ---- packets
   Verdict hold(Pending& p, std::span<const uint8_t> pkt, Nanos now);
   void forward_before_cut(const Flow& f, const Segment& s, SeqNumber cut);

@@ -3,9 +3,9 @@
 // so each can be tested by table on its own (tests/core/rewrite_rules_test.cpp).
 //
 // Place in the layers: core (private). Called by Migrator::process for every
-// packet of a flow that has been migrated, by the migration state machine for
-// packets it releases or makes in the client's name, never for a flow still
-// on its first server.
+// packet of a flow that has been migrated, and by the migration state machine
+// for packets it releases or makes in the client's name (for a flow still on
+// its first server the Mapping changes nothing).
 #pragma once
 
 #include <cstdint>

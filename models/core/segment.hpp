@@ -66,7 +66,6 @@ class Segment {
   [[nodiscard]] Endpoint dst() const { return {wire::Ipv4Address{dst_ip()}, dst_port()}; }
   [[nodiscard]] SeqNumber seq() const { return seq_; }
   [[nodiscard]] SeqNumber ack() const { return ack_; }
-  [[nodiscard]] uint8_t flags() const { return flags_; }
   /// True when any bit of `mask` is set.
   [[nodiscard]] bool any(uint8_t mask) const { return (flags_ & mask) != 0; }
   /// True when the flags, restricted to `mask`, are exactly `want`.

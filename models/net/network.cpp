@@ -459,7 +459,7 @@ void Network::interface_added(Interface& i) {
   if (pcap_on_) {
     auto w = std::make_unique<sim::PcapWriter>();
     std::string error;
-    if (w->open(pcap_dir_ + "/" + i.node().name() + "-" + i.name() + ".pcap", error)) {
+    if (w->open(pcap_path(i), error)) {
       i.pcap_ = std::move(w);
     } else if (pcap_error_.empty()) {
       pcap_error_ = error;
@@ -475,7 +475,7 @@ bool Network::enable_pcap(const std::string& dir, std::string& error) {
     for (const auto& i : n->interfaces()) {
       if (i->pcap_) continue;
       auto w = std::make_unique<sim::PcapWriter>();
-      if (!w->open(dir + "/" + n->name() + "-" + i->name() + ".pcap", error)) return false;
+      if (!w->open(pcap_path(*i), error)) return false;
       i->pcap_ = std::move(w);
     }
   }
@@ -486,16 +486,30 @@ void Network::close_pcaps() {
   pcap_on_ = false;
   // Newest first: the C library keeps open files in a list, newest at the
   // head, and closing the oldest first walks all of it every time.
+  std::string first_failed;  // in creation order: the last one met here
   for (auto n = nodes_.rbegin(); n != nodes_.rend(); ++n) {
     const auto& ifaces = (*n)->interfaces();
     for (auto i = ifaces.rbegin(); i != ifaces.rend(); ++i) {
       if (!(*i)->pcap_) continue;
       (*i)->pcap_->close();
-      if (!(*i)->pcap_->ok()) {
-        pcap_error_ = pcap_dir_ + "/" + (*n)->name() + "-" + (*i)->name() + ".pcap: write failed";  // the first one
-      }
+      if (!(*i)->pcap_->ok()) first_failed = pcap_path(**i) + ": write failed";
     }
   }
+  if (pcap_error_.empty()) pcap_error_ = first_failed;
+}
+
+std::string Network::pcap_path(const Interface& i) const {
+  return pcap_dir_ + "/" + i.node().name() + "-" + i.name() + ".pcap";
+}
+
+std::vector<std::string> Network::pcap_paths() const {
+  std::vector<std::string> out;
+  for (const auto& n : nodes_) {
+    for (const auto& i : n->interfaces()) {
+      if (i->pcap_) out.push_back(pcap_path(*i));
+    }
+  }
+  return out;
 }
 
 Link& Network::connect(Interface& a, Interface& b, const LinkParams& ab) { return connect(a, b, ab, ab); }

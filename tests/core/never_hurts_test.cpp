@@ -141,3 +141,54 @@ TEST_CASE("a pure ACK after an upstream loss does not hide the retransmitted req
 
 }  // namespace
 }  // namespace coretest
+
+namespace coretest {
+namespace {
+
+TEST_CASE("S1 -> S2 -> S1 asked at once: the RST to S1 goes before the SYN that returns to it (rule 9)") {
+  // Before: the queued return began inside the completion, so its SYN reached
+  // S1 before the RST that ends S1's old connection: a challenge ACK and an
+  // extra round trip (a full replay_rto if S1 rate-limits them).
+  Lab lab;
+  lab.established();
+  REQUIRE(lab.m.migrate_flow(kFlow, kS2, Trigger::now(), lab.now).ok());
+  REQUIRE(lab.m.migrate_flow(kFlow, kService, Trigger::now(), lab.now).ok());  // queued
+  const std::size_t before = lab.sink.out.size();
+  REQUIRE(lab.s2c(lab.target_synack(kS2, kS2Isn, kS2Ts), kS2).v.reason == Reason::ReplayHandshake);
+  const auto out = since(lab, before);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].d.dst == kS2);  // the third ACK
+  CHECK(out[0].d.tcp.flags == flag::ACK);
+  CHECK(out[1].d.dst == kService);  // S1's old connection ends ...
+  CHECK(out[1].d.tcp.flags == flag::RST);
+  CHECK(out[1].d.tcp.seq.raw() == 1101);
+  CHECK(out[2].d.dst == kService);  // ... before the return's SYN
+  CHECK(out[2].d.tcp.flags == flag::SYN);
+  CHECK(out[2].d.tcp.seq.raw() == 1100);
+}
+
+TEST_CASE("a challenge ACK is answered once per SYN sent: a copy cannot reset the new half-open connection (rule 9)") {
+  Lab lab;
+  lab.established();
+  lab.migrate_now(kS2, kS2Isn, kS2Ts);  // the RST to S1 is lost
+  REQUIRE(lab.m.migrate_flow(kFlow, kService, Trigger::now(), lab.now).ok());
+  const TcpRepr challenge = with_ts(seg(flag::ACK, 5201, 1101), 7200, 103);
+  std::size_t mark = lab.sink.out.size();
+  CHECK(lab.s2c(challenge).v.reason == Reason::ReplayHandshake);
+  CHECK(lab.sink.out.size() == mark + 2);  // RST, SYN
+  // A copy (or S1's answer to the second SYN before the RST reached it): nothing.
+  mark = lab.sink.out.size();
+  CHECK(lab.s2c(challenge).v.reason == Reason::ReplayHandshake);
+  CHECK(lab.sink.out.size() == mark);
+  CHECK(lab.m.records().back().target_resets == 1);
+  // The retransmission timer sends the next SYN; a challenge ACK to it is answered again.
+  lab.advance(2 * Lab::config().replay_rto);
+  CHECK(lab.m.records().back().syn_sent == 3);
+  mark = lab.sink.out.size();
+  CHECK(lab.s2c(challenge).v.reason == Reason::ReplayHandshake);
+  CHECK(lab.sink.out.size() == mark + 2);
+  CHECK(lab.m.records().back().target_resets == 2);
+}
+
+}  // namespace
+}  // namespace coretest

@@ -475,3 +475,20 @@ TEST_CASE("routers forward only frames sent to their MAC, and only via segments 
   }
   CHECK(via_r2);
 }
+
+TEST_CASE("pcap_paths lists only the pcaps it could open (what a failed run may remove)") {
+  // Before, a failed run removed <node>-<iface>.pcap for every interface,
+  // including a file it had never opened.
+  const std::string dir = tcpmig::testing::test_out_dir("net/pcap-paths");
+  std::filesystem::create_directories(dir + "/b-eth0.pcap");  // in the way: cannot be opened as a file
+  Lab lab(1);
+  auto& a = lab.net.add_host("a");
+  auto& b = lab.net.add_host("b");
+  lab.net.connect(a, b, net::LinkParams{}, addr("10.0.0.1/24"), addr("10.0.0.2/24"));
+  std::string error;
+  CHECK_FALSE(lab.net.enable_pcap(dir, error));
+  CHECK(error.find("b-eth0.pcap") != std::string::npos);
+  CHECK(lab.net.pcap_paths() == std::vector<std::string>{dir + "/a-eth0.pcap"});
+  lab.net.close_pcaps();
+  std::filesystem::remove_all(dir);
+}

@@ -619,4 +619,29 @@ TEST_CASE("loading stays linear: a chain of 10,000 switches and 100,000 paramete
   CHECK(q.scenario->params.size() == p);
   CHECK(q.scenario->links[0].ab.delay == 99_ms);
   CHECK(q.scenario->params[5].value == "7");
+
+  // A chain of 3,000 add-on hosts, each waiting for the next (no cycle): the
+  // cycle check visits each host once (it walked every chain from every host).
+  const int h = 3'000;
+  const auto host_addr = [](int k) {
+    return "10.1." + std::to_string(k / 200) + "." + std::to_string(k % 200 + 1);
+  };
+  std::string adds = "<scenario name=\"adds\"><topology><host name=\"c\"/><gateway name=\"gw\" client-facing=\"c\"/>"
+                     "<switch name=\"sw\"/><host name=\"s\"/>\n";
+  for (int k = 0; k < h; ++k) adds += "<host name=\"h" + std::to_string(k) + "\" add-on=\"m" + std::to_string(k) + "\"/>\n";
+  adds += "<link a=\"c\" a-addr=\"10.0.0.1/24\" b=\"gw\" b-addr=\"10.0.0.254/24\"/>"
+          "<link a=\"gw\" a-addr=\"10.1.255.254/16\" b=\"sw\"/><link a=\"sw\" b=\"s\" b-addr=\"10.1.255.1/16\"/>\n";
+  for (int k = 0; k < h; ++k) {
+    adds += "<link a=\"sw\" b=\"h" + std::to_string(k) + "\" b-addr=\"" + host_addr(k) + "/16\"/>\n";
+  }
+  adds += "</topology><migrations>\n";
+  for (int k = 0; k < h; ++k) {
+    const std::string service = k + 1 < h ? host_addr(k + 1) : "10.1.255.1";
+    adds += "<migration name=\"m" + std::to_string(k) + "\" gateway=\"gw\" service=\"" + service +
+            ":80\" target=\"" + host_addr(k) + ":80\" trigger=\"now\"/>\n";
+  }
+  adds += "</migrations></scenario>\n";
+  const LoadResult chained = load_scenario(adds, "adds.xml");
+  REQUIRE_MESSAGE(chained.ok(), (chained.ok() ? "" : chained.error->text()));
+  CHECK(chained.scenario->migrations.size() == h);
 }

@@ -38,13 +38,6 @@ const NodeSpec* Scenario::find_node(std::string_view node_name) const {
   return nullptr;
 }
 
-const MigrationSpec* Scenario::find_migration(std::string_view migration_name) const {
-  for (const MigrationSpec& m : migrations) {
-    if (m.name == migration_name) return &m;
-  }
-  return nullptr;
-}
-
 namespace {
 
 // What each value kind expects, for messages.
@@ -567,13 +560,12 @@ void Loader::read_gateway(pugi::xml_node n) {
   spec.name = name.value;
   const Attr cf = required(n, "client-facing", "NODE[,NODE...]");
   std::string_view rest = cf.value;
+  std::set<std::string, std::less<>> named;
   while (true) {
     const std::size_t comma = rest.find(',');
     const std::string item = trim(rest.substr(0, comma));
     if (!valid_name(item)) fail_value(cf, n, "a comma-separated list of node names linked to this gateway");
-    if (std::find(spec.client_facing.begin(), spec.client_facing.end(), item) != spec.client_facing.end()) {
-      fail_attr(cf, n, "names " + item + " twice", "each node once");
-    }
+    if (!named.insert(item).second) fail_attr(cf, n, "names " + item + " twice", "each node once");
     spec.client_facing.push_back(item);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
@@ -946,14 +938,16 @@ void Loader::check_references() {
   }
 
   // Gateways: client-facing names are direct neighbours.
+  std::set<std::pair<std::string_view, std::string_view>> linked_pairs;  // both orders
+  for (const LinkSpec& l : s_.links) {
+    linked_pairs.emplace(l.a, l.b);
+    linked_pairs.emplace(l.b, l.a);
+  }
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
     const NodeSpec& g = s_.nodes[i];
     if (g.type != NodeType::Gateway) continue;
     for (const std::string& cf : g.client_facing) {
-      bool linked = false;
-      for (const LinkSpec& l : s_.links) {
-        linked = linked || (l.a == g.name && l.b == cf) || (l.b == g.name && l.a == cf);
-      }
+      const bool linked = linked_pairs.count({g.name, cf}) != 0;
       if (!linked) {
         fail_attr(*attr(node_elems_[i], "client-facing"), node_elems_[i],
                   "names " + cf + ", which has no link to " + g.name,
@@ -1002,6 +996,13 @@ void Loader::check_references() {
     }
   }
 
+  // The host that owns each address (links hold the addresses).
+  std::map<wire::Ipv4Address, std::size_t> host_of;
+  for (const LinkSpec& l : s_.links) {
+    if (l.a_addr) host_of.emplace(l.a_addr->ip, static_cast<std::size_t>(node_index(l.a)));
+    if (l.b_addr) host_of.emplace(l.b_addr->ip, static_cast<std::size_t>(node_index(l.b)));
+  }
+
   // Runtime hosts added on a migration: the migration exists, has one host,
   // and the host owns the migration's target address.
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
@@ -1021,12 +1022,8 @@ void Loader::check_references() {
       fail_attr(*attr(e, "add-on"), e, "names a migration that already provisions " + m.provisioned_by,
                 "one host per migration");
     }
-    bool owns = false;
-    for (const LinkSpec& l : s_.links) {
-      owns = owns || (l.a == h.name && l.a_addr && l.a_addr->ip == m.target.ip) ||
-             (l.b == h.name && l.b_addr && l.b_addr->ip == m.target.ip);
-    }
-    if (!owns) {
+    const auto owner = host_of.find(m.target.ip);
+    if (owner == host_of.end() || owner->second != i) {
       fail_attr(*attr(e, "add-on"), e,
                 "names migration " + m.name + ", whose target " + core::endpoint_text(m.target) +
                     " is not an address of " + h.name,
@@ -1035,53 +1032,62 @@ void Loader::check_references() {
     m.provisioned_by = h.name;
   }
 
-  // The host that owns each address (links hold the addresses).
-  std::map<wire::Ipv4Address, std::size_t> host_of;
-  for (const LinkSpec& l : s_.links) {
-    if (l.a_addr) host_of.emplace(l.a_addr->ip, static_cast<std::size_t>(node_index(l.a)));
-    if (l.b_addr) host_of.emplace(l.b_addr->ip, static_cast<std::size_t>(node_index(l.b)));
-  }
-
   // A migration to its own service address: its flows start there, so it only
   // makes sense behind another migration of that service that moves them away
-  // (a return). Otherwise the replay would hit the live connection.
-  std::set<std::pair<std::string, std::pair<wire::Ipv4Address, uint16_t>>> moves_away;
-  for (const MigrationSpec& m : s_.migrations) {
-    if (!(m.target == m.service)) moves_away.insert({m.gateway, {m.service.ip, m.service.port}});
-  }
+  // and is requested no later (a return; requests at the same time are made
+  // in document order). Otherwise the replay would hit the live connection.
   for (std::size_t i = 0; i < s_.migrations.size(); ++i) {
     const MigrationSpec& m = s_.migrations[i];
-    if (!(m.target == m.service) || moves_away.count({m.gateway, {m.service.ip, m.service.port}}) != 0) continue;
+    if (!(m.target == m.service)) continue;
+    bool away_first = false;
+    for (std::size_t j = 0; j < s_.migrations.size() && !away_first; ++j) {
+      const MigrationSpec& o = s_.migrations[j];
+      away_first = o.gateway == m.gateway && o.service == m.service && !(o.target == o.service) &&
+                   (o.request_at < m.request_at || (o.request_at == m.request_at && j < i));
+    }
+    if (away_first) continue;
     fail_attr(*attr(mig_elems_[i], "target"), mig_elems_[i],
               "is the migration's own service address, where its flows already are",
-              "another backend (a migration back to the service only follows another migration of it)");
+              "another backend (a migration back to the service only follows another migration of it, "
+              "requested no later)");
   }
 
   // Add-on cycles: the migration that adds a host must be able to trigger
   // without it, so its service is neither an address of that host nor of an
   // add-on host that itself waits (through its migration) for the first.
+  // Each add-on host waits for at most one other (the owner of its
+  // migration's service): a walk with three colours finds every cycle once.
+  const auto waits_for = [&](std::size_t h) -> std::optional<std::size_t> {
+    const MigrationSpec& m = s_.migrations[migration_at_.find(s_.nodes[h].add_on)->second];
+    const auto owner = host_of.find(m.service.ip);
+    if (owner == host_of.end() || s_.nodes[owner->second].add_on.empty()) return std::nullopt;
+    return owner->second;
+  };
+  enum class Walk : uint8_t { New, OnPath, Done };
+  std::vector<Walk> walk(s_.nodes.size(), Walk::New);
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
-    if (s_.nodes[i].add_on.empty()) continue;
-    std::vector<std::size_t> chain{i};
-    for (std::size_t cur = i;;) {
-      const MigrationSpec& m = s_.migrations[migration_at_.find(s_.nodes[cur].add_on)->second];
-      const auto owner = host_of.find(m.service.ip);
-      if (owner == host_of.end() || s_.nodes[owner->second].add_on.empty()) break;
-      if (std::find(chain.begin(), chain.end(), owner->second) != chain.end()) {
-        std::string path;
-        for (const std::size_t h : chain) {
-          const NodeSpec& nd = s_.nodes[h];
-          const MigrationSpec& mh = s_.migrations[migration_at_.find(nd.add_on)->second];
-          path += nd.name + " joins when " + mh.name + " triggers, whose service " + core::endpoint_text(mh.service) +
-                  " is an address of " + s_.nodes[host_of.find(mh.service.ip)->second].name + "; ";
-        }
-        path.resize(path.size() - 2);
-        fail_attr(*attr(node_elems_[i], "add-on"), node_elems_[i], "makes a cycle (" + path + ")",
-                  "a migration whose service is up before the host it adds");
-      }
-      chain.push_back(owner->second);
-      cur = owner->second;
+    if (s_.nodes[i].add_on.empty() || walk[i] != Walk::New) continue;
+    std::vector<std::size_t> path;
+    std::optional<std::size_t> cur = i;
+    while (cur && walk[*cur] == Walk::New) {
+      walk[*cur] = Walk::OnPath;
+      path.push_back(*cur);
+      cur = waits_for(*cur);
     }
+    if (cur && walk[*cur] == Walk::OnPath) {  // a cycle from *cur back to it
+      const auto from = std::find(path.begin(), path.end(), *cur);
+      std::string text;
+      for (auto h = from; h != path.end(); ++h) {
+        const NodeSpec& nd = s_.nodes[*h];
+        const MigrationSpec& mh = s_.migrations[migration_at_.find(nd.add_on)->second];
+        text += nd.name + " joins when " + mh.name + " triggers, whose service " + core::endpoint_text(mh.service) +
+                " is an address of " + s_.nodes[host_of.find(mh.service.ip)->second].name + "; ";
+      }
+      text.resize(text.size() - 2);
+      fail_attr(*attr(node_elems_[*cur], "add-on"), node_elems_[*cur], "makes a cycle (" + text + ")",
+                "a migration whose service is up before the host it adds");
+    }
+    for (const std::size_t h : path) walk[h] = Walk::Done;
   }
 }
 
@@ -1097,23 +1103,27 @@ void Loader::check_scratch_network() {
   net::Network network(sim);
   std::vector<bool> linked(s_.links.size(), false);
   std::vector<bool> due(s_.links.size(), false);  // runtime link: its add-at has come
-  const auto add_links = [&]() {
-    for (std::size_t i = 0; i < s_.links.size(); ++i) {
-      if (linked[i]) continue;
-      const LinkSpec& l = s_.links[i];
-      if (l.add_at && !due[i]) continue;
-      net::Node* a = network.find_node(l.a);
-      net::Node* b = network.find_node(l.b);
-      if (a == nullptr || b == nullptr) continue;
-      try {
-        net::Interface& ia = a->add_interface(l.a_addr);
-        net::Interface& ib = b->add_interface(l.b_addr);
-        network.connect(ia, ib, l.ab, l.ba);
-      } catch (const std::invalid_argument& ex) {
-        fail(l.pos, std::string("a link the network model rejects: ") + ex.what(), "a valid link");
-      }
-      linked[i] = true;
+  std::vector<std::vector<std::size_t>> links_at(s_.nodes.size());  // links of each node, in document order
+  for (std::size_t i = 0; i < s_.links.size(); ++i) {
+    links_at[node_at_.find(s_.links[i].a)->second].push_back(i);
+    links_at[node_at_.find(s_.links[i].b)->second].push_back(i);
+  }
+  // Creates link i if it is due and both its ends are in the network.
+  const auto add_link = [&](std::size_t i) {
+    if (linked[i]) return;
+    const LinkSpec& l = s_.links[i];
+    if (l.add_at && !due[i]) return;
+    net::Node* a = network.find_node(l.a);
+    net::Node* b = network.find_node(l.b);
+    if (a == nullptr || b == nullptr) return;
+    try {
+      net::Interface& ia = a->add_interface(l.a_addr);
+      net::Interface& ib = b->add_interface(l.b_addr);
+      network.connect(ia, ib, l.ab, l.ba);
+    } catch (const std::invalid_argument& ex) {
+      fail(l.pos, std::string("a link the network model rejects: ") + ex.what(), "a valid link");
     }
+    linked[i] = true;
   };
   const auto add = [&](std::size_t i) {
     const NodeSpec& nd = s_.nodes[i];
@@ -1132,7 +1142,7 @@ void Loader::check_scratch_network() {
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
     if (!s_.nodes[i].runtime()) add(i);
   }
-  add_links();
+  for (std::size_t i = 0; i < s_.links.size(); ++i) add_link(i);
 
   struct Step {
     sim::Duration at;  // add-at
@@ -1149,18 +1159,20 @@ void Loader::check_scratch_network() {
   std::stable_sort(timeline.begin(), timeline.end(), [](const Step& x, const Step& y) {
     return x.at != y.at ? x.at < y.at : !x.link && y.link;
   });
+  // Only a joining host's own links, or a link that falls due, can appear.
   for (const Step& st : timeline) {
     if (st.link) {
       due[st.index] = true;
+      add_link(st.index);
     } else {
       add(st.index);
+      for (const std::size_t l : links_at[st.index]) add_link(l);
     }
-    add_links();
   }
   for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
     if (!s_.nodes[i].add_on.empty()) {
       add(i);
-      add_links();
+      for (const std::size_t l : links_at[i]) add_link(l);
     }
   }
 }

@@ -299,7 +299,7 @@ struct MigrationRecord {
   uint64_t id = 0;             ///< index in records(), in the order of the requests (and of the
                                ///< flows a service request reached)
   uint64_t request = 0;        ///< the request it came from (migrate_service's result; one number
-                               ///< per migrate_flow / migrate_service call, counted from 0)
+                               ///< per accepted migrate_flow and per migrate_service call, from 0)
   FlowKey flow;
   Endpoint from, to;           ///< old backend, target
   Trigger trigger;
@@ -411,8 +411,8 @@ class Migrator {
   /// verdict is Modified (its length never changes). `now` must not go back.
   Verdict process(std::span<uint8_t> ipv4, Direction dir, Nanos now);
   /// process() for each packet of `burst`, in order, with the same results
-  /// and verdicts; first the flow-table slots and then the flows of the whole
-  /// burst are prefetched, so their cache misses overlap instead of being
+  /// and verdicts; a packet's flow-table slot is prefetched 16 packets ahead
+  /// and its flow 8 ahead, so their cache misses overlap instead of being
   /// paid one packet at a time (how NFQUEUE batches and packet I/O
   /// frameworks hand packets over anyway).
   void process_burst(std::span<BurstPacket> burst, Nanos now);

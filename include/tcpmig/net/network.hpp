@@ -382,6 +382,8 @@ class Network {
   /// The first pcap error: opening a file for an interface added after
   /// enable_pcap, or (after close_pcaps) a failed write. Empty if none.
   [[nodiscard]] const std::string& pcap_error() const { return pcap_error_; }
+  /// The pcap files opened so far (each one was created or truncated), in creation order.
+  [[nodiscard]] std::vector<std::string> pcap_paths() const;
 
   /// MAC of the interface that owns `ip`, if it is on the same L2 segment as
   /// `out` (the "no ARP" resolution).
@@ -401,6 +403,8 @@ class Network {
   void interface_added(Interface& i);
   void check_new_interface(const Node& n, const std::optional<InterfaceAddress>& addr) const;
   void check_new_node_name(const std::string& name) const;
+  /// <pcap dir>/<node>-<iface>.pcap.
+  [[nodiscard]] std::string pcap_path(const Interface& i) const;
   /// The switch group (set of switches joined by switch-to-switch links) of switch `id`.
   uint32_t switch_group(uint32_t id);
   void ensure_routes() {

@@ -32,9 +32,13 @@
 //   unwritable output stops the run before it starts. The trace fingerprint
 //   is FNV-1a 64 over trace.txt.
 // - Expectations (exit 1 in the CLI): each migration's records end as its
-//   `expect` says (and there is at least one unless expect="any"), each
-//   request client gets expect-responses responses, each bulk sink with
-//   expect-bytes receives exactly that many, and no sink sees a wrong byte.
+//   `expect` says (completed; aborted: any other end, a refusal included;
+//   and there is at least one unless expect="any" or a flow request was
+//   refused with expect="aborted"); then what each application kind expects
+//   (AppKind::expect): each request client gets expect-responses responses,
+//   each bulk sink with expect-bytes receives exactly that many and no sink
+//   sees a wrong byte, each bulk sender's transfer completes unless
+//   expect="any".
 // - Report times: instants as seconds with nine decimals, durations as
 //   milliseconds with three decimals (truncated), integer arithmetic only.
 #pragma once

@@ -212,8 +212,6 @@ struct Scenario {
   Outputs outputs;                         ///< <outputs>
   /// The node named `name`, or nullptr.
   [[nodiscard]] const NodeSpec* find_node(std::string_view name) const;
-  /// The migration named `name`, or nullptr.
-  [[nodiscard]] const MigrationSpec* find_migration(std::string_view name) const;
 };
 
 /// A --set name=value.
