@@ -13,8 +13,10 @@
 //   - after poll(now), next_deadline() > now; flow_count() <= max_flows;
 //   - records: ids increase; finished records have finished_at; the counters of
 //     completed and aborted migrations match the records;
-//   - rule 9: every RST the core sends goes to an endpoint that is not the
-//     flow's backend once the call that sent it returns.
+//   - rule 9: every RST the core makes goes to an endpoint that is not the
+//     flow's backend once the call that sent it returns (packets of the
+//     harness carry IPv4 ident kPeerIdent, so a client's own RST the core held
+//     and released is told apart from one it made: those have ident 0).
 //
 // Program (one operation byte, op % 10, then its arguments; missing bytes read 0):
 //   0 raw packet    dir, fix-checksums, len, bytes[len]
@@ -52,6 +54,9 @@ using core::Direction;
 using core::Endpoint;
 using wire::Ipv4Address;
 using wire::SeqNumber;
+
+/// IPv4 identification of every packet the harness sends (the core's own have 0).
+constexpr std::uint16_t kPeerIdent = 0xc11e;
 
 /// Stops the fuzzer with a crash report when an invariant fails.
 void require(bool ok) {
@@ -166,7 +171,7 @@ class Harness final : public core::PacketSink {
     }
     auto repr = wire::TcpRepr::parse(*seg, ip->src(), ip->dst());
     require(repr.ok());
-    if ((repr->flags & wire::tcp_flag::RST) != 0) {
+    if ((repr->flags & wire::tcp_flag::RST) != 0 && ip->ident() != kPeerIdent) {
       resets_.push_back({{ip->src(), repr->src_port}, {ip->dst(), repr->dst_port}});
     }
     if ((repr->flags & (wire::tcp_flag::SYN | wire::tcp_flag::ACK)) == wire::tcp_flag::SYN) {
@@ -235,6 +240,7 @@ class Harness final : public core::PacketSink {
     t.dst_port = dst.port;
     if (t.header_len() > wire::tcp::field::MAX_HEADER_LEN) return;
     wire::Ipv4Repr ip{src.ip, dst.ip, wire::ip_proto::tcp, static_cast<std::uint16_t>(t.buffer_len())};
+    ip.ident = kPeerIdent;
     auto pkt = ip.emit(buf_);
     require(pkt.ok());
     auto seg = t.emit(pkt->payload(), src.ip, dst.ip);
@@ -257,6 +263,11 @@ class Harness final : public core::PacketSink {
     const auto bytes = in.bytes(in.u8());
     std::copy(bytes.begin(), bytes.end(), buf_.begin());
     const std::span<std::uint8_t> pkt(buf_.data(), bytes.size());
+    if (auto ip = wire::Ipv4Packet::check(pkt)) {  // a peer's packet, never the core's: its ident says so
+      const bool valid = ip->verify_checksum();
+      ip->set_ident(kPeerIdent);
+      if (valid) ip->fill_checksum();  // as valid (or not) as it came
+    }
     if (fix) {
       if (auto ip = wire::Ipv4Packet::check(pkt)) {
         ip->fill_checksum();
