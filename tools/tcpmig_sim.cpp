@@ -199,7 +199,14 @@ int run(int argc, char** argv) {
   scenario::RunResults results;
   const bool ran = scenario::run_scenario(s, opts, results, error);
   out.add_files(results.files);
-  if (!ran) return bad_input(error);
+  if (!ran) {
+    // A scenario error found while running is reported like one found while
+    // loading (FILE:LINE:COLUMN: error: ...), other errors with the prefix.
+    if (error.rfind(s.file + ":", 0) != 0) return bad_input(error);
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
 
   // The files named on the command line, then stdout; the outputs are kept
   // only when all of them were written.

@@ -152,6 +152,9 @@ cleanup)
   write_runtime_error_scenario "$out.xml"
   expect_bad "$out" "$sim" "$out.xml" --out "$out/a/b"
   grep -q "the sink it continues has not started" "$out.stderr" || fail "runtime error: $(cat "$out.stderr")"
+  # Reported like a load error: FILE:LINE:COLUMN: error: ..., one line, no second prefix.
+  grep -q "^$out.xml:[0-9]*:[0-9]*: error: " "$out.stderr" || fail "runtime error form: $(cat "$out.stderr")"
+  [ "$(wc -l <"$out.stderr")" -eq 1 ] || fail "runtime error: more than one line"
   # A write that fails after the run (stdout).
   rm -rf "$out"
   "$sim" "$good" --out "$out" --trace - >/dev/full 2>"$out.stderr"
