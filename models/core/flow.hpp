@@ -97,9 +97,4 @@ constexpr bool migrating(FlowState s) {
 /// sides agreed to scaling, else 0.
 constexpr uint8_t shift_of(uint8_t ws, bool negotiated) { return negotiated && ws != kNoScale ? ws : 0; }
 
-/// The client's options (its SYN), as recorded.
-TcpOptions client_options(const Flow& f, const FlowCold& c);
-/// What the current backend accepted, as recorded.
-TcpOptions backend_options(const Flow& f, const FlowCold& c);
-
 }  // namespace tcpmig::core::detail

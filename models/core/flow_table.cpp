@@ -32,18 +32,10 @@ uint32_t FlowTable::create(Endpoint client, Endpoint service) {
     flows_.emplace_back();
     cold_.emplace_back();
   }
-  Flow& f = flows_[i];
-  FlowCold& c = cold_[i];
-  f = Flow{};
-  c = FlowCold{SeqNumber{}, kNone, c.generation + 1, 0, 0, 0, 0};
-  f.client_ip = client.ip.value;
-  f.client_port = client.port;
-  f.service_ip = f.backend_ip = service.ip.value;
-  f.service_port = f.backend_port = service.port;
-  f.state = FlowState::SynSent;
+  reset(i, client, service);
   if (!index_.insert(hash_key(key(client, service)), i)) {
-    f.flags = kFree;
-    c.migration = free_;
+    flows_[i].flags = kFree;
+    cold_[i].migration = free_;
     free_ = i;
     return kNone;
   }
@@ -55,15 +47,18 @@ void FlowTable::restart(uint32_t i) {
   Flow& f = flows_[i];
   if (!f.on_service()) remove_key(i, f.backend());
   erase_former(i);
-  const Endpoint client = f.client();
-  const Endpoint service = f.service();
+  reset(i, f.client(), f.service());
+}
+
+void FlowTable::reset(uint32_t i, Endpoint client, Endpoint service) {
+  Flow& f = flows_[i];
   f = Flow{};
+  cold_[i] = FlowCold{SeqNumber{}, kNone, cold_[i].generation + 1, 0, 0, 0, 0};
   f.client_ip = client.ip.value;
   f.client_port = client.port;
   f.service_ip = f.backend_ip = service.ip.value;
   f.service_port = f.backend_port = service.port;
   f.state = FlowState::SynSent;
-  cold_[i] = FlowCold{SeqNumber{}, kNone, cold_[i].generation + 1, 0, 0, 0, 0};
 }
 
 void FlowTable::release(uint32_t i) {

@@ -205,6 +205,9 @@ class FlowTable {
   /// (client ip, client port, backend ip, backend port).
   using FormerKey = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;
   void erase_former(uint32_t i);
+  /// Slot i holds a new connection client -> service on the service address
+  /// (state SynSent, everything else zero, a new generation); keys untouched.
+  void reset(uint32_t i, Endpoint client, Endpoint service);
 
   uint32_t capacity_;                 // most flows at once
   FlowIndex index_;                   // keys -> flows

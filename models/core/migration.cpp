@@ -667,7 +667,7 @@ bool Migrations::live(const Deadline& d) const {
   return false;
 }
 
-void Migrations::prune() {
+void Migrations::prune_dead() {
   while (!heap_.empty() && !live(heap_.front())) {
     std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
     heap_.pop_back();

@@ -87,8 +87,11 @@ class Migrations {
   void poll(Nanos now);
   /// The earliest deadline, or kNever.
   [[nodiscard]] Nanos next_deadline() const { return heap_.empty() ? kNever : heap_.front().at; }
-  /// Drops dead deadlines from the top, so next_deadline() is a real one.
-  void prune();
+  /// Drops dead deadlines from the top, so next_deadline() is a real one
+  /// (once per packet: nothing to do when there is no deadline).
+  void prune() {
+    if (!heap_.empty()) prune_dead();
+  }
 
  private:
   /// A request waiting for the flow's pending migration to end.
@@ -165,6 +168,7 @@ class Migrations {
   // ---- helpers
   void push_deadline(Nanos at, Deadline::Kind kind, uint32_t index, uint32_t generation);
   [[nodiscard]] bool live(const Deadline& d) const;
+  void prune_dead();
   [[nodiscard]] bool target_is_ready(const Endpoint& t) const;
   MigrationRecord& record_of(const Pending& p) { return s_.records[p.record]; }
   Flow& flow_of(const Pending& p) { return s_.table.flow(p.flow); }

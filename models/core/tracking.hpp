@@ -20,6 +20,11 @@
 
 namespace tcpmig::core::detail {
 
+/// The client's options (its SYN), as recorded.
+TcpOptions client_options(const Flow& f, const FlowCold& c);
+/// What the current backend accepted, as recorded.
+TcpOptions backend_options(const Flow& f, const FlowCold& c);
+
 /// The client's SYN (first or retransmitted): its ISN and options.
 void record_client_syn(Flow& f, FlowCold& c, const Segment& syn);
 

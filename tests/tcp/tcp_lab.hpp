@@ -5,11 +5,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -181,12 +183,16 @@ struct TransferResult {
   tcp::TcpSocketStats client_stats;
   bool client_ts = false, client_sack = false, client_ws = false;
   bool server_ts = false, server_sack = false, server_ws = false;
-  sim::Time end;
+  sim::Time closed;  // both sides had closed (to 10 ms), or the limit
+  sim::Time end;     // the simulation ended (TIME_WAIT included), or the limit
 };
 
 /// Sends `bytes` from client to server port 80; the server closes when the
 /// client's FIN arrives. `setup` runs before the simulation (drops, pcaps).
-inline TransferResult transfer(Lab& lab, uint64_t bytes, const std::function<void(Lab&)>& setup = {}) {
+/// The run ends when nothing is left to do, or at `limit` if both sides have
+/// not closed by then.
+inline TransferResult transfer(Lab& lab, uint64_t bytes, const std::function<void(Lab&)>& setup = {},
+                               sim::Time limit = sim::Time::from_ns(std::numeric_limits<int64_t>::max())) {
   Recorder server_app;
   server_app.close_on_fin = true;
   Sender client_app;
@@ -213,7 +219,11 @@ inline TransferResult transfer(Lab& lab, uint64_t bytes, const std::function<voi
     capture();
   }
   r.client_stats = c->stats();
-  lab.sim.run();
+  while (lab.sim.now() < limit && !(client_app.closed && server_app.closed) && lab.sim.pending_events() > 0) {
+    lab.sim.run_until(std::min(limit, lab.sim.now() + 10_ms));
+  }
+  r.closed = lab.sim.now();
+  if (client_app.closed && server_app.closed) lab.sim.run();
   r.end = lab.sim.now();
   r.received = server_app.data;
   r.client_closed = client_app.closed;

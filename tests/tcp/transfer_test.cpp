@@ -330,23 +330,12 @@ TEST_CASE("a receive buffer below one MSS or one window-scale unit still carries
     server_cfg.window_scaling = k.window_scaling;
     server_cfg.window_scale_space = k.scale_space;
     Lab lab({}, server_cfg);
-    Recorder server_app;
-    server_app.close_on_fin = true;
-    Sender client_app;
-    client_app.total = 100'000;
-    lab.sstack->listen(80, &server_app);
-    REQUIRE(lab.cstack->connect(ip("10.0.2.1"), 80, &client_app) != nullptr);
-    const sim::Time limit = sim::Time::zero() + 60_s;
-    while (lab.sim.now() < limit && !(client_app.closed && server_app.closed)) {
-      lab.sim.run_until(lab.sim.now() + 10_ms);
-    }
-    CHECK(client_app.closed == tcp::CloseReason::Normal);
-    CHECK(server_app.closed == tcp::CloseReason::Normal);
-    CHECK(lab.sim.now() < sim::Time::zero() + 2_s);  // about 40 windows of 2-4 KB, 5 ms apart
-    REQUIRE(server_app.data.size() == 100'000);
-    bool ok = true;
-    for (std::size_t i = 0; i < server_app.data.size(); ++i) ok = ok && server_app.data[i] == pattern(i);
-    CHECK(ok);
+    const TransferResult r = transfer(lab, 100'000, {}, sim::Time::zero() + 60_s);
+    CHECK(r.client_closed == tcp::CloseReason::Normal);
+    CHECK(r.server_closed == tcp::CloseReason::Normal);
+    CHECK(r.closed < sim::Time::zero() + 2_s);  // about 40 windows of 2-4 KB, 5 ms apart
+    CHECK(r.received.size() == 100'000);
+    CHECK(r.intact);
   }
 }
 
@@ -358,21 +347,10 @@ TEST_CASE("a send buffer of a few bytes is raised like Linux's tcp_wmem[0]: the 
     TcpConfig client_cfg;
     client_cfg.send_buffer = send_buffer;
     Lab lab(client_cfg, {});
-    Recorder server_app;
-    server_app.close_on_fin = true;
-    Sender client_app;
-    client_app.total = 100'000;
-    lab.sstack->listen(80, &server_app);
-    REQUIRE(lab.cstack->connect(ip("10.0.2.1"), 80, &client_app) != nullptr);
-    const sim::Time limit = sim::Time::zero() + 60_s;
-    while (lab.sim.now() < limit && !(client_app.closed && server_app.closed)) {
-      lab.sim.run_until(lab.sim.now() + 10_ms);
-    }
-    CHECK(client_app.closed == tcp::CloseReason::Normal);
-    CHECK(lab.sim.now() < sim::Time::zero() + 2_s);
-    REQUIRE(server_app.data.size() == 100'000);
-    bool ok = true;
-    for (std::size_t i = 0; i < server_app.data.size(); ++i) ok = ok && server_app.data[i] == pattern(i);
-    CHECK(ok);
+    const TransferResult r = transfer(lab, 100'000, {}, sim::Time::zero() + 60_s);
+    CHECK(r.client_closed == tcp::CloseReason::Normal);
+    CHECK(r.closed < sim::Time::zero() + 2_s);
+    CHECK(r.received.size() == 100'000);
+    CHECK(r.intact);
   }
 }
