@@ -1,6 +1,7 @@
 // A tracked client connection as the core stores it: 64 bytes that every
-// packet touches (one cache line) and 20 bytes that only handshakes and
-// migrations use, plus its share of the flow index (flow_table.hpp).
+// packet touches (one cache line), 20 bytes that only handshakes and
+// migrations use, a 4-byte last-seen tick and its share of the flow index
+// (flow_table.hpp).
 //
 // Place in the layers: core (private). Sequence numbers are kept in the
 // client's view (migrator.hpp, "Terms"): the client's own numbers are never
@@ -85,7 +86,8 @@ struct FlowCold {
   uint16_t migrations;          ///< completed migrations
   uint16_t backend_mss;         ///< MSS the current backend announced (0: none)
 };
-static_assert(sizeof(Flow) + sizeof(FlowCold) <= 88, "flow budget: 88 bytes + at most 40 bytes of index");
+static_assert(sizeof(Flow) + sizeof(FlowCold) + sizeof(uint32_t) <= 88,
+              "flow budget: 88 bytes (with the last-seen tick, flow_table.hpp) + at most 40 bytes of index");
 
 /// True while a migration of the flow is pending (FlowCold::migration is set).
 constexpr bool migrating(FlowState s) {

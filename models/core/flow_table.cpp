@@ -3,15 +3,17 @@
 
 namespace tcpmig::core::detail {
 
-FlowTable::FlowTable(uint32_t capacity, std::pmr::memory_resource* memory)
-    : capacity_(capacity), index_(capacity, memory), flows_(memory), cold_(memory) {
+FlowTable::FlowTable(uint32_t capacity, std::pmr::memory_resource* memory, uint64_t hash_seed)
+    : capacity_(capacity), keys_(hash_seed), index_(capacity, memory), flows_(memory), cold_(memory), seen_(memory) {
   // All of it now: untouched pages cost nothing, and flows never move.
   flows_.reserve(capacity);
   cold_.reserve(capacity);
+  seen_.reserve(capacity);
 }
 
 std::size_t FlowTable::bytes() const {
-  return flows_.capacity() * sizeof(Flow) + cold_.capacity() * sizeof(FlowCold) + index_.bytes();
+  return flows_.capacity() * sizeof(Flow) + cold_.capacity() * sizeof(FlowCold) +
+         seen_.capacity() * sizeof(uint32_t) + index_.bytes();
 }
 
 uint32_t FlowTable::find_former(Endpoint client, Endpoint remote) const {
@@ -31,9 +33,10 @@ uint32_t FlowTable::create(Endpoint client, Endpoint service) {
     i = static_cast<uint32_t>(flows_.size());
     flows_.emplace_back();
     cold_.emplace_back();
+    seen_.emplace_back();
   }
   reset(i, client, service);
-  if (!index_.insert(hash_key(key(client, service)), i)) {
+  if (!index_.insert(hash_key(key(client, service), keys_), i)) {
     flows_[i].flags = kFree;
     cold_[i].migration = free_;
     free_ = i;
@@ -74,10 +77,12 @@ void FlowTable::release(uint32_t i) {
 }
 
 bool FlowTable::add_key(uint32_t i, Endpoint remote) {
-  return index_.insert(hash_key(key(flows_[i].client(), remote)), i);
+  return index_.insert(hash_key(key(flows_[i].client(), remote), keys_), i);
 }
 
-void FlowTable::remove_key(uint32_t i, Endpoint remote) { index_.erase(hash_key(key(flows_[i].client(), remote)), i); }
+void FlowTable::remove_key(uint32_t i, Endpoint remote) {
+  index_.erase(hash_key(key(flows_[i].client(), remote), keys_), i);
+}
 
 void FlowTable::switch_backend(uint32_t i, Endpoint old, Endpoint next) {
   Flow& f = flows_[i];

@@ -37,14 +37,36 @@ struct PairKey {
   uint16_t remote_port = 0;
 };
 
-/// 32-bit hash of a key (multiply-xorshift over 96 bits; deterministic).
-[[nodiscard]] inline uint32_t hash_key(const PairKey& k) {
-  uint64_t h = (uint64_t{k.client_ip} << 32 | k.remote_ip) * 0x9e3779b97f4a7c15ULL;
-  h ^= (uint64_t{k.client_port} << 16 | k.remote_port) * 0xc2b2ae3d27d4eb4fULL;
-  h ^= h >> 29;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 32;
-  return static_cast<uint32_t>(h);
+/// The keys of the flow hash, derived from Config::hash_seed (splitmix64).
+struct HashKeys {
+  uint64_t k[4];
+  explicit HashKeys(uint64_t seed) : k{} {
+    for (uint64_t& v : k) {
+      seed += 0x9e3779b97f4a7c15ULL;
+      uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      v = (z ^ (z >> 31)) | 1;  // odd: a multiplier never zero
+    }
+  }
+};
+
+/// 64 x 64 -> 128-bit multiply, the halves folded by xor.
+[[nodiscard]] inline uint64_t mix128(uint64_t a, uint64_t b) {
+  __extension__ using U128 = unsigned __int128;
+  const U128 r = static_cast<U128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+/// 32-bit keyed hash of a key (rule 10 of migrator.hpp): two 128-bit
+/// multiply rounds over the 96 bits of addresses and ports, each input xored
+/// with a secret key first (the construction of wyhash, which Go's maps use
+/// with a random seed against hash flooding). Deterministic for one seed.
+[[nodiscard]] inline uint32_t hash_key(const PairKey& k, const HashKeys& keys) {
+  const uint64_t a = (uint64_t{k.client_ip} << 32 | k.remote_ip) ^ keys.k[0];
+  const uint64_t b = (uint64_t{k.client_port} << 16 | k.remote_port) ^ keys.k[1];
+  const uint64_t h = mix128(mix128(a, b) ^ keys.k[2], keys.k[3]);
+  return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
 class FlowIndex {
@@ -131,7 +153,7 @@ class FlowIndex {
 /// The flows, their index, former backends and free slots.
 class FlowTable {
  public:
-  FlowTable(uint32_t capacity, std::pmr::memory_resource* memory);
+  FlowTable(uint32_t capacity, std::pmr::memory_resource* memory, uint64_t hash_seed);
 
   [[nodiscard]] Flow& flow(uint32_t i) { return flows_[i]; }
   [[nodiscard]] const Flow& flow(uint32_t i) const { return flows_[i]; }
@@ -141,12 +163,25 @@ class FlowTable {
   [[nodiscard]] uint32_t slots() const { return static_cast<uint32_t>(flows_.size()); }
   /// Flows in the table.
   [[nodiscard]] uint32_t live() const { return live_; }
-  /// Bytes of flows and index (the per-flow budget).
+  /// Bytes of flows, last-seen ticks and index (the per-flow budget).
   [[nodiscard]] std::size_t bytes() const;
+
+  /// Last-seen time (rule 10 of migrator.hpp): ticks of 2^24 ns, wrapping.
+  static uint32_t tick_of(Nanos t) { return static_cast<uint32_t>(static_cast<uint64_t>(t) >> 24); }
+  /// A duration in whole ticks, rounded up, at most 2^30.
+  static uint32_t ticks_of(Nanos d) {
+    const uint64_t t = (static_cast<uint64_t>(d < 0 ? 0 : d) + (uint64_t{1} << 24) - 1) >> 24;
+    return static_cast<uint32_t>(t < (uint64_t{1} << 30) ? t : (uint64_t{1} << 30));
+  }
+  /// Flow i saw a packet at tick `t` (written only when it changed).
+  void touch(uint32_t i, uint32_t t) {
+    if (seen_[i] != t) seen_[i] = t;
+  }
+  [[nodiscard]] uint32_t seen(uint32_t i) const { return seen_[i]; }
 
   /// The flow of a client->server packet: the one whose service key matches.
   [[nodiscard]] uint32_t find_by_service(Endpoint client, Endpoint service) const {
-    return index_.find(hash_key(key(client, service)), [&](uint32_t i) {
+    return index_.find(hash_key(key(client, service), keys_), [&](uint32_t i) {
       const Flow& f = flows_[i];
       return f.client_ip == client.ip.value && f.client_port == client.port && f.service_ip == service.ip.value &&
              f.service_port == service.port;
@@ -156,7 +191,7 @@ class FlowTable {
   /// its backend, or an extra key (`is_extra(flow)`: the replay target).
   template <class Extra>
   [[nodiscard]] uint32_t find_by_remote(Endpoint client, Endpoint remote, Extra&& is_extra) const {
-    return index_.find(hash_key(key(client, remote)), [&](uint32_t i) {
+    return index_.find(hash_key(key(client, remote), keys_), [&](uint32_t i) {
       const Flow& f = flows_[i];
       if (f.client_ip != client.ip.value || f.client_port != client.port) return false;
       if (f.service_ip == remote.ip.value && f.service_port == remote.port) return true;
@@ -186,8 +221,9 @@ class FlowTable {
   void switch_backend(uint32_t i, Endpoint old, Endpoint next);
 
   /// Prefetching for bursts: the home slot of a hash, then the flow it names.
-  static uint32_t hash_of(uint32_t client_ip, uint16_t client_port, uint32_t remote_ip, uint16_t remote_port) {
-    return hash_key(PairKey{client_ip, remote_ip, client_port, remote_port});
+  [[nodiscard]] uint32_t hash_of(uint32_t client_ip, uint16_t client_port, uint32_t remote_ip,
+                                 uint16_t remote_port) const {
+    return hash_key(PairKey{client_ip, remote_ip, client_port, remote_port}, keys_);
   }
   void prefetch_slot(uint32_t hash) const { index_.prefetch(hash); }
   /// The flow the first slot with this hash names (unchecked), or nullptr.
@@ -197,6 +233,8 @@ class FlowTable {
     const uint32_t fi = index_.candidate(hash);
     return fi != FlowIndex::kEmpty && fi < flows_.size() ? &flows_[fi] : nullptr;
   }
+  /// The last-seen tick of a flow (candidate() gives the flow), to prefetch.
+  [[nodiscard]] const uint32_t* seen_of(const Flow* f) const { return &seen_[static_cast<std::size_t>(f - flows_.data())]; }
 
  private:
   static PairKey key(Endpoint client, Endpoint remote) {
@@ -210,9 +248,11 @@ class FlowTable {
   void reset(uint32_t i, Endpoint client, Endpoint service);
 
   uint32_t capacity_;                 // most flows at once
+  HashKeys keys_;                     // of the flow hash
   FlowIndex index_;                   // keys -> flows
   std::pmr::vector<Flow> flows_;      // per-packet state, by slot
   std::pmr::vector<FlowCold> cold_;   // the rest, same slots
+  std::pmr::vector<uint32_t> seen_;   // last-seen tick, same slots (rule 10)
   uint32_t free_ = kNone;             // first free slot (linked through FlowCold::migration)
   uint32_t live_ = 0;                 // flows in the table
   /// Former backends of flows (not the service address, which stays a key):

@@ -35,27 +35,44 @@ wire::Result<uint64_t, Refusal> Migrations::request_flow(uint32_t fi, Endpoint t
   } else if (f.on(target)) {
     return Refusal::SameBackend;
   }
-  const uint64_t number = info_.size();
-  info_.emplace_back();
+  if (target_is_down(target)) return Refusal::TargetDown;
+  const uint64_t number = next_request_++;
+  info_[number];
   const uint32_t record = new_record(fi, target, trigger, number, now);
+  const uint64_t id = s_.records[record].id;
   request(fi, record, wait_target, now);
   prune();
-  return uint64_t{record};
+  return id;
 }
 
 uint64_t Migrations::request_service(Endpoint service, Endpoint target, const Trigger& trigger, Nanos now,
                                      bool wait_target) {
-  const uint64_t number = info_.size();
-  info_.emplace_back();
+  const uint64_t number = next_request_++;
+  info_[number];
+  if (!s_.cfg.keep_records) {
+    // Bounded history: the oldest numbers that no rule uses are forgotten.
+    constexpr std::size_t kKeep = 4096;
+    for (auto it = info_.begin(); info_.size() > kKeep && it != info_.end();) {
+      it = rule_index(it->first) == rules_.size() ? info_.erase(it) : std::next(it);
+    }
+  }
   const Rule rule{service, target, trigger, wait_target, count_trigger(trigger), number};
-  rules_.push_back(rule);
   if (trigger.kind == Trigger::Kind::AtTime && trigger.at > now) {
-    push_deadline(trigger.at, Deadline::Kind::RuleTrigger, static_cast<uint32_t>(rules_.size() - 1), 0);
+    rules_.push_back(rule);
+    push_deadline(trigger.at, Deadline::Kind::RuleTrigger, static_cast<uint32_t>(number),
+                  static_cast<uint32_t>(number >> 32));
     return number;
   }
+  if (rule.active) rules_.push_back(rule);
   apply_rule(rule, now);
   prune();
   return number;
+}
+
+std::size_t Migrations::rule_index(uint64_t request) const {
+  std::size_t i = 0;
+  while (i < rules_.size() && rules_[i].request != request) ++i;
+  return i;
 }
 
 /// `rule` reaches every flow of its service present now: each begins, or
@@ -79,6 +96,7 @@ void Migrations::apply_rule(Rule rule, Nanos now) {  // a copy: request() calls 
 
 void Migrations::target_ready(Endpoint target, Nanos now) {
   if (!target_is_ready(target)) ready_.push_back(target);
+  std::erase(down_, target);
   for (uint32_t pi = 0; pi < pendings_.size(); ++pi) {
     Pending& p = pendings_[pi];
     if (p.flow == kNone) continue;
@@ -92,6 +110,89 @@ void Migrations::target_ready(Endpoint target, Nanos now) {
 
 bool Migrations::target_is_ready(const Endpoint& t) const {
   return std::find(ready_.begin(), ready_.end(), t) != ready_.end();
+}
+
+bool Migrations::target_is_down(const Endpoint& t) const {
+  return !down_.empty() && std::find(down_.begin(), down_.end(), t) != down_.end();
+}
+
+uint32_t Migrations::target_down(Endpoint target, Nanos now) {
+  std::erase(ready_, target);
+  if (!target_is_down(target)) down_.push_back(target);
+  const uint32_t n = end_matching([&](const MigrationRecord& r) { return r.to == target; },
+                                  Outcome::AbortedTargetDown, now);
+  prune();
+  return n;
+}
+
+CancelInfo Migrations::cancel(uint64_t request, bool all, Nanos now) {
+  CancelInfo out;
+  if (all) {
+    out.rule = !rules_.empty();
+    rules_.clear();
+  } else if (const std::size_t i = rule_index(request); i < rules_.size()) {
+    rules_.erase(rules_.begin() + static_cast<std::ptrdiff_t>(i));
+    out.rule = true;
+  }
+  out.migrations = end_matching([&](const MigrationRecord& r) { return all || r.request == request; },
+                                Outcome::Cancelled, now);
+  s_.counters.migrations_cancelled += out.migrations;
+  prune();
+  return out;
+}
+
+template <class Match>
+uint32_t Migrations::end_matching(Match&& match, Outcome outcome, Nanos now) {
+  uint32_t n = 0;
+  // Queued ones first, so ending a pending migration starts none of them.
+  for (Pending& p : pendings_) {
+    if (p.flow == kNone) continue;
+    std::vector<Queued> ended;
+    std::erase_if(p.queue, [&](const Queued& q) {
+      if (!match(s_.records[q.record])) return false;
+      ended.push_back(q);
+      return true;
+    });
+    for (const Queued& q : ended) {
+      end_unstarted(q.record, outcome, Refusal::Count, now);
+      ++n;
+    }
+  }
+  for (uint32_t pi = 0; pi < pendings_.size(); ++pi) {
+    const Pending& p = pendings_[pi];
+    if (p.flow == kNone || flow_of(p).state == FlowState::Replaying || !match(s_.records[p.record])) continue;
+    finish(pi, outcome, now);
+    ++n;
+  }
+  return n;
+}
+
+std::vector<RuleStatus> Migrations::rules() const {
+  std::vector<RuleStatus> out;
+  for (const Rule& r : rules_) {
+    out.push_back(RuleStatus{r.request, r.service, r.target, r.trigger, r.wait_target, request_info(r.request).records});
+  }
+  return out;
+}
+
+std::vector<MigrationRecord> Migrations::pending_records() const {
+  std::vector<MigrationRecord> out;
+  for (const Pending& p : pendings_) {
+    if (p.flow == kNone) continue;
+    out.push_back(s_.records[p.record]);
+    for (const Queued& q : p.queue) out.push_back(s_.records[q.record]);
+  }
+  std::sort(out.begin(), out.end(), [](const MigrationRecord& a, const MigrationRecord& b) { return a.id < b.id; });
+  return out;
+}
+
+void Migrations::gauge(Gauges& g) const {
+  for (const Pending& p : pendings_) {
+    if (p.flow == kNone) continue;
+    g.held += p.held.size();
+    g.pending += 1 + p.queue.size();
+  }
+  g.rules = rules_.size();
 }
 
 // ---------------------------------------------------------------- the flow's life
@@ -149,17 +250,30 @@ bool Migrations::replaying_to(uint32_t fi, Endpoint remote) const {
 uint32_t Migrations::new_record(uint32_t fi, Endpoint target, const Trigger& trig, uint64_t request, Nanos now) {
   const Flow& f = s_.table.flow(fi);
   MigrationRecord rec;
-  rec.id = s_.records.size();
+  rec.id = next_id_++;
   rec.request = request;
   rec.flow = f.key();
   rec.from = f.backend();
   rec.to = target;
   rec.trigger = trig;
   rec.requested_at = now;
-  s_.records.push_back(rec);
+  uint32_t slot;
+  if (!free_records_.empty()) {
+    slot = free_records_.back();
+    free_records_.pop_back();
+    s_.records[slot] = rec;
+  } else {
+    slot = static_cast<uint32_t>(s_.records.size());
+    s_.records.push_back(rec);
+  }
   ++info_[request].records;
   ++s_.counters.migrations_requested;
-  return static_cast<uint32_t>(rec.id);
+  return slot;
+}
+
+/// Without keep_records, a finished record's slot is reused (rule 10).
+void Migrations::forget_record(uint32_t record) {
+  if (!s_.cfg.keep_records) free_records_.push_back(record);
 }
 
 /// A request reaches flow `fi`: it begins, or queues behind the pending one.
@@ -185,6 +299,7 @@ void Migrations::end_unstarted(uint32_t record, Outcome outcome, Refusal refusal
   rec.finished_at = now;
   ++s_.counters.migrations_aborted;
   if (s_.observer != nullptr) s_.observer->on_finished(rec);
+  forget_record(record);
 }
 
 /// Begins the migration of `record` on flow `fi` (not migrating): its
@@ -199,6 +314,10 @@ void Migrations::start(uint32_t fi, uint32_t record, bool wait_target, Nanos now
   }
   if (f.on(rec.to)) {  // rule 9: never a migration to where the flow is
     end_unstarted(record, Outcome::Refused, Refusal::SameBackend, now);
+    return;
+  }
+  if (target_is_down(rec.to)) {
+    end_unstarted(record, Outcome::Refused, Refusal::TargetDown, now);
     return;
   }
   uint32_t pi;
@@ -327,7 +446,7 @@ Verdict Migrations::on_client(uint32_t fi, std::span<const uint8_t> pkt, const S
   switch (f.state) {
     case FlowState::WaitSafePoint:
       return p.safe == SafePoint::ClientData ? client_waiting_safe_point(p, pkt, s, step, v, now) : v;
-    case FlowState::Replaying: return client_replaying(p, pkt, now);
+    case FlowState::Replaying: return client_replaying(p, pkt, s.partial(), now);
     default: return v;  // Armed, WaitTarget: the packet only counts (after_client)
   }
 }
@@ -352,16 +471,16 @@ Verdict Migrations::client_waiting_safe_point(Pending& p, std::span<const uint8_
   const bool straddle = p.cut > s.seq() && s.payload_len() > 0;
   const bool new_ack = s.any(flag::ACK) && s.ack() > step.prev_ack;
   if ((straddle || new_ack) && !s.any(flag::RST)) forward_before_cut(f, s, p.cut);
-  return hold(p, pkt, now);
+  return hold(p, pkt, s.partial(), now);
 }
 
 /// Replaying: every client packet waits for the outcome.
-Verdict Migrations::client_replaying(Pending& p, std::span<const uint8_t> pkt, Nanos now) {
+Verdict Migrations::client_replaying(Pending& p, std::span<const uint8_t> pkt, bool partial, Nanos now) {
   if (p.held.size() >= s_.cfg.hold_packets) {
     ++record_of(p).hold_dropped;
     return {Action::Drop, Reason::HoldOverflow};
   }
-  return hold(p, pkt, now);
+  return hold(p, pkt, partial, now);
 }
 
 void Migrations::after_client(uint32_t fi, Nanos now) {
@@ -555,8 +674,10 @@ std::vector<Migrations::Queued> Migrations::end(uint32_t pi, Outcome outcome, Na
     std::vector<uint8_t>& buf = buffers_[b];
     Segment held;
     if (Segment::parse(buf, held) == Reason::Count && !held.options().malformed) {
+      held.set_partial(buffer_partial_[b] != 0);
       rewrite_to_backend(held, m);
-      s_.sink->emit(buf, Direction::ClientToServer);
+      if (held.partial()) held.complete_checksum();  // emitted packets carry full checksums
+      s_.emit(buf, Direction::ClientToServer);
     }
     free_buffers_.push_back(b);
   }
@@ -568,12 +689,13 @@ std::vector<Migrations::Queued> Migrations::end(uint32_t pi, Outcome outcome, Na
   p.next_free = free_pending_;
   free_pending_ = pi;
   if (s_.observer != nullptr) s_.observer->on_finished(rec);
+  forget_record(p.record);
   return queue;
 }
 
 // ---------------------------------------------------------------- packets the core keeps or makes
 
-Verdict Migrations::hold(Pending& p, std::span<const uint8_t> pkt, Nanos now) {
+Verdict Migrations::hold(Pending& p, std::span<const uint8_t> pkt, bool partial, Nanos now) {
   uint32_t b;
   if (!free_buffers_.empty()) {
     b = free_buffers_.back();
@@ -581,8 +703,10 @@ Verdict Migrations::hold(Pending& p, std::span<const uint8_t> pkt, Nanos now) {
   } else {
     b = static_cast<uint32_t>(buffers_.size());
     buffers_.emplace_back();
+    buffer_partial_.push_back(0);
   }
   buffers_[b].assign(pkt.begin(), pkt.end());
+  buffer_partial_[b] = partial ? 1 : 0;
   p.held.push_back(b);
   MigrationRecord& rec = record_of(p);
   ++rec.held;
@@ -611,7 +735,7 @@ void Migrations::forward_before_cut(const Flow& f, const Segment& s, SeqNumber c
   Segment out;
   if (Segment::parse(buf, out) != Reason::Count) return;
   if (f.has(kMapped)) rewrite_to_backend(out, mapping_of(f));
-  s_.sink->emit(buf, Direction::ClientToServer);
+  s_.emit(buf, Direction::ClientToServer);
 }
 
 /// Writes IPv4 + `tcp` into the scratch buffer; empty if it does not fit.
@@ -632,7 +756,7 @@ std::span<uint8_t> Migrations::build(const wire::TcpRepr& tcp, uint32_t src, uin
 }
 
 void Migrations::emit(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst) {
-  if (const auto buf = build(tcp, src, dst); !buf.empty()) s_.sink->emit(buf, Direction::ClientToServer);
+  if (const auto buf = build(tcp, src, dst); !buf.empty()) s_.emit(buf, Direction::ClientToServer);
 }
 
 void Migrations::send_rst(const Flow& f, Endpoint to, SeqNumber seq) {
@@ -662,7 +786,8 @@ bool Migrations::live(const Deadline& d) const {
              s_.table.flow(pendings_[d.index].flow).state == FlowState::Replaying;
     case Deadline::Kind::Expire:
       return s_.table.cold(d.index).generation == d.generation && !s_.table.flow(d.index).has(kFree);
-    case Deadline::Kind::RuleTrigger: return true;
+    case Deadline::Kind::RuleTrigger:
+      return rule_index(uint64_t{d.generation} << 32 | d.index) < rules_.size();
   }
   return false;
 }
@@ -709,10 +834,54 @@ void Migrations::poll(Nanos now) {
         ++s_.counters.flows_expired;
         break;
       }
-      case Deadline::Kind::RuleTrigger: apply_rule(rules_[d.index], d.at); break;
+      case Deadline::Kind::RuleTrigger: {
+        const std::size_t i = rule_index(uint64_t{d.generation} << 32 | d.index);
+        if (i == rules_.size()) break;  // cancelled
+        const Rule rule = rules_[i];
+        rules_.erase(rules_.begin() + static_cast<std::ptrdiff_t>(i));
+        apply_rule(rule, d.at);
+        break;
+      }
     }
   }
+  maybe_sweep(now);
   prune();
+}
+
+// ---------------------------------------------------------------- idle flows (rule 10)
+
+/// One slice of the table: at least 1024 slots, and all of it every 64 sweeps.
+void Migrations::sweep(Nanos now) {
+  sweep_due_ = now + s_.cfg.sweep_interval;
+  FlowTable& t = s_.table;
+  const uint32_t slots = t.slots();
+  if (slots == 0) return;
+  const uint32_t slice = std::min(slots, std::max<uint32_t>(1024, (slots + 63) / 64));
+  const uint32_t tick = FlowTable::tick_of(now);
+  const uint32_t idle = FlowTable::ticks_of(s_.cfg.idle_timeout);
+  const uint32_t syn = FlowTable::ticks_of(s_.cfg.syn_timeout);
+  for (uint32_t n = 0; n < slice; ++n) {
+    const uint32_t i = sweep_cursor_ < slots ? sweep_cursor_ : 0;
+    sweep_cursor_ = i + 1;
+    const Flow& f = t.flow(i);
+    if (f.has(kFree | kExpiring) || f.state == FlowState::Replaying) continue;
+    const uint32_t quiet = tick - t.seen(i);
+    if (quiet > (f.has(kSynAcked) ? idle : syn)) expire_idle(i, now);
+  }
+}
+
+void Migrations::expire_idle(uint32_t fi, Nanos now) {
+  if (migrating(s_.table.flow(fi).state)) {
+    const uint32_t pi = s_.table.cold(fi).migration;
+    Pending& p = pendings_[pi];
+    std::vector<Queued> queue = std::move(p.queue);
+    p.queue = {};
+    for (const Queued& q : queue) end_unstarted(q.record, Outcome::AbortedIdle, Refusal::Count, now);
+    (void)end(pi, Outcome::AbortedIdle, now);  // its queue is empty
+  }
+  s_.table.release(fi);
+  ++s_.counters.flows_expired;
+  ++s_.counters.flows_idle;
 }
 
 }  // namespace tcpmig::core::detail

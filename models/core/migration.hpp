@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory_resource>
 #include <span>
 #include <vector>
@@ -26,13 +27,21 @@ struct Shared {
   Shared(const Config& c, PacketSink& s)
       : cfg(c),
         sink(&s),
-        table(c.max_flows, c.table_memory != nullptr ? c.table_memory : std::pmr::new_delete_resource()) {}
+        table(c.max_flows, c.table_memory != nullptr ? c.table_memory : std::pmr::new_delete_resource(),
+              c.hash_seed) {}
   Config cfg;                            ///< the core's configuration
   PacketSink* sink;                      ///< where made and released packets go
   MigrationObserver* observer = nullptr; ///< told about triggers and outcomes
   Counters counters;                     ///< every counter of the core
-  std::vector<MigrationRecord> records;  ///< every migration, by id
+  /// Records by slot: with cfg.keep_records every migration by id (slot ==
+  /// id); without, a finished record's slot is reused (rule 10).
+  std::vector<MigrationRecord> records;
   FlowTable table;                       ///< the flows
+  /// Packets out to the host (counted).
+  void emit(std::span<const uint8_t> pkt, Direction dir) {
+    ++counters.emitted;
+    sink->emit(pkt, dir);
+  }
 };
 
 /// Requests, pending migrations, hold buffers and deadlines.
@@ -46,12 +55,28 @@ class Migrations {
                                                bool wait_target);
   /// A migration of every flow of `service`; returns the request number.
   uint64_t request_service(Endpoint service, Endpoint target, const Trigger& trigger, Nanos now, bool wait_target);
-  /// What request number `request` reached (zeros for an unknown number).
+  /// What request number `request` reached (zeros for an unknown number, or
+  /// one long forgotten without keep_records).
   [[nodiscard]] RequestInfo request_info(uint64_t request) const {
-    return request < info_.size() ? info_[request] : RequestInfo{};
+    const auto it = info_.find(request);
+    return it == info_.end() ? RequestInfo{} : it->second;
   }
   /// Migrations waiting for `target` go on.
   void target_ready(Endpoint target, Nanos now);
+  /// Migrations to `target` not replaying yet end; new ones are refused.
+  uint32_t target_down(Endpoint target, Nanos now);
+  /// Ends request `request` (every request when `all`).
+  CancelInfo cancel(uint64_t request, bool all, Nanos now);
+  /// Rules still reaching flows, in request order.
+  [[nodiscard]] std::vector<RuleStatus> rules() const;
+  /// Pending records (begun or queued), in id order.
+  [[nodiscard]] std::vector<MigrationRecord> pending_records() const;
+  /// Held packets and pending migrations now (Gauges).
+  void gauge(Gauges& g) const;
+  /// Sweeps a slice of the table for idle flows when one is due (rule 10).
+  void maybe_sweep(Nanos now) {
+    if (now >= sweep_due_) sweep(now);
+  }
   /// Migrations queued behind flow fi's pending one.
   [[nodiscard]] uint32_t queued(uint32_t fi) const;
 
@@ -134,15 +159,24 @@ class Migrations {
     Endpoint service, target;  // which flows, where to
     Trigger trigger;           // when
     bool wait_target;          // wait for target_ready()
-    bool active;               // still applies to new flows (count triggers)
+    bool active;               // applies to new flows (count triggers); else a time trigger not fired yet
     uint64_t request;          // its request number
   };
+  [[nodiscard]] std::size_t rule_index(uint64_t request) const;  // in rules_, or rules_.size()
 
   // ---- starting and triggering
   uint32_t new_record(uint32_t fi, Endpoint target, const Trigger& trig, uint64_t request, Nanos now);
   void request(uint32_t fi, uint32_t record, bool wait_target, Nanos now);
   void start(uint32_t fi, uint32_t record, bool wait_target, Nanos now);
   void end_unstarted(uint32_t record, Outcome outcome, Refusal refusal, Nanos now);
+  void forget_record(uint32_t record);
+  /// Ends what `match(record)` selects: queued migrations, then pending ones
+  /// not replaying; returns how many ended.
+  template <class Match>
+  uint32_t end_matching(Match&& match, Outcome outcome, Nanos now);
+  void sweep(Nanos now);
+  void expire_idle(uint32_t fi, Nanos now);
+  [[nodiscard]] bool target_is_down(const Endpoint& t) const;
   void start_next(uint32_t fi, std::vector<Queued> queue, Nanos now);
   void check_count(uint32_t pi, Nanos now);
   void fire(uint32_t pi, Nanos now);
@@ -151,7 +185,7 @@ class Migrations {
   // ---- one handler per state
   Verdict client_waiting_safe_point(Pending& p, std::span<const uint8_t> pkt, const Segment& s,
                                     const ClientStep& step, Verdict v, Nanos now);
-  Verdict client_replaying(Pending& p, std::span<const uint8_t> pkt, Nanos now);
+  Verdict client_replaying(Pending& p, std::span<const uint8_t> pkt, bool partial, Nanos now);
   // ---- the replay
   void start_replay(uint32_t pi, Nanos now);
   void send_syn(uint32_t pi, Nanos now);
@@ -160,7 +194,7 @@ class Migrations {
   std::vector<Queued> end(uint32_t pi, Outcome outcome, Nanos now);
   void then_next(uint32_t fi, std::vector<Queued> queue, Nanos now);
   // ---- packets
-  Verdict hold(Pending& p, std::span<const uint8_t> pkt, Nanos now);
+  Verdict hold(Pending& p, std::span<const uint8_t> pkt, bool partial, Nanos now);
   void forward_before_cut(const Flow& f, const Segment& s, SeqNumber cut);
   std::span<uint8_t> build(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst);
   void emit(const wire::TcpRepr& tcp, uint32_t src, uint32_t dst);
@@ -177,12 +211,19 @@ class Migrations {
   std::vector<Pending> pendings_;             // by slot
   uint32_t free_pending_ = kNone;             // first free slot
   std::vector<std::vector<uint8_t>> buffers_; // hold buffers
+  std::vector<uint8_t> buffer_partial_;       // by hold buffer: its packet's checksum is partial
   std::vector<uint32_t> free_buffers_;        // unused hold buffers
   std::vector<Deadline> heap_;                // min-heap by (at, order)
   uint64_t deadline_order_ = 0;               // next Deadline::order
-  std::vector<Rule> rules_;                   // service requests, in request order
-  std::vector<RequestInfo> info_;             // by request number (flow and service requests)
+  std::vector<Rule> rules_;                   // service requests still reaching flows, in request order
+  std::map<uint64_t, RequestInfo> info_;      // by request number (flow and service requests)
+  uint64_t next_request_ = 0;                 // the next request number
+  uint64_t next_id_ = 0;                      // the next record id
+  std::vector<uint32_t> free_records_;        // reusable record slots (without keep_records)
   std::vector<Endpoint> ready_;               // targets known to be up
+  std::vector<Endpoint> down_;                // targets marked down
+  Nanos sweep_due_ = 0;                       // next idle sweep
+  uint32_t sweep_cursor_ = 0;                 // next flow slot the sweep looks at
   std::vector<uint8_t> scratch_;              // packets the core makes (an IPv4 packet at most)
 };
 

@@ -36,23 +36,29 @@ struct Migrator::Impl {
   static Verdict pass(Reason r) { return {Action::Pass, r}; }
   static Verdict drop(Reason r) { return {Action::Drop, r}; }
 
-  Verdict process(std::span<uint8_t> ipv4, Direction dir, Nanos now);
+  Verdict process(std::span<uint8_t> ipv4, Direction dir, Nanos now, Checksum sum);
   Verdict client_packet(uint32_t fi, std::span<uint8_t> pkt, Segment& s, Nanos now);
   Verdict server_packet(uint32_t fi, Segment& s, Nanos now);
   Verdict new_connection(uint32_t fi, const Segment& syn, Nanos now);
 };
 
 // Verdicts are counted once, in Migrator::process.
-Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos now) {
+Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos now, Checksum sum) {
   Segment s;
   if (const Reason r = Segment::parse(ipv4, s); r != Reason::Count) return pass(r);
+  s.set_partial(sum == Checksum::Partial);
   const bool malformed = s.options().malformed;
+  const uint32_t tick = FlowTable::tick_of(now);
   if (dir == Direction::ClientToServer) {
     const uint32_t fi = table().find_by_service(s.src(), s.dst());
-    if (fi != kNone) return client_packet(fi, ipv4, s, now);
+    if (fi != kNone) {
+      table().touch(fi, tick);
+      return client_packet(fi, ipv4, s, now);
+    }
     if (s.only(flag::SYN | flag::ACK | flag::RST, flag::SYN) && !malformed) {
       const uint32_t created = table().create(s.src(), s.dst());
       if (created == kNone) return pass(Reason::TableFull);
+      table().touch(created, tick);
       return new_connection(created, s, now);
     }
     return pass(malformed ? Reason::Malformed : Reason::UnknownFlow);
@@ -60,7 +66,10 @@ Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos no
   const uint32_t fi = table().find_by_remote(s.dst(), s.src(), [&](uint32_t i) {
     return migrations.is_replay_target(i, s.src());
   });
-  if (fi != kNone) return server_packet(fi, s, now);
+  if (fi != kNone) {
+    table().touch(fi, tick);
+    return server_packet(fi, s, now);
+  }
   if (const uint32_t former = table().find_former(s.dst(), s.src()); former != kNone) {
     migrations.former_backend_spoke(former, s);
     return drop(Reason::StaleBackend);
@@ -132,11 +141,12 @@ Migrator::Migrator(const Config& cfg, PacketSink& sink) : impl_(std::make_unique
 
 Migrator::~Migrator() = default;
 
-Verdict Migrator::process(std::span<uint8_t> ipv4, Direction dir, Nanos now) {
+Verdict Migrator::process(std::span<uint8_t> ipv4, Direction dir, Nanos now, Checksum sum) {
   Counters& c = impl_->shared.counters;
   ++c.packets;
-  const Verdict v = impl_->process(ipv4, dir, now);
+  const Verdict v = impl_->process(ipv4, dir, now, sum);
   ++c.by_reason[static_cast<std::size_t>(v.reason)];
+  impl_->migrations.maybe_sweep(now);
   impl_->migrations.prune();
   return v;
 }
@@ -164,8 +174,8 @@ void Migrator::process_burst(std::span<BurstPacket> burst, Nanos now) {
           const uint32_t dst = wire::load_be32(b.data() + wire::ipv4::field::DST);
           const uint16_t sport = wire::load_be16(b.data() + hl + wire::tcp::field::SRC_PORT);
           const uint16_t dport = wire::load_be16(b.data() + hl + wire::tcp::field::DST_PORT);
-          hashes[r] = burst[i].dir == Direction::ClientToServer ? FlowTable::hash_of(src, sport, dst, dport)
-                                                                 : FlowTable::hash_of(dst, dport, src, sport);
+          hashes[r] = burst[i].dir == Direction::ClientToServer ? table.hash_of(src, sport, dst, dport)
+                                                                 : table.hash_of(dst, dport, src, sport);
           tcp[r] = true;
           table.prefetch_slot(hashes[r]);
         }
@@ -174,12 +184,15 @@ void Migrator::process_burst(std::span<BurstPacket> burst, Nanos now) {
     if (i >= kDistance && i - kDistance < n) {  // flow of packet i - D
       const std::size_t r = (i - kDistance) % kRing;
       if (tcp[r]) {
-        if (const Flow* f = table.candidate(hashes[r])) __builtin_prefetch(f);  // one cache line
+        if (const Flow* f = table.candidate(hashes[r])) {
+          __builtin_prefetch(f);                   // one cache line
+          __builtin_prefetch(table.seen_of(f), 1);  // and its last-seen tick (written)
+        }
       }
     }
     if (i >= 2 * kDistance) {  // packet i - 2D itself
       BurstPacket& pkt = burst[i - 2 * kDistance];
-      pkt.verdict = process(pkt.ipv4, pkt.dir, now);
+      pkt.verdict = process(pkt.ipv4, pkt.dir, now, pkt.checksum);
     }
   }
 }
@@ -203,6 +216,38 @@ uint64_t Migrator::migrate_service(Endpoint service, Endpoint target, Trigger tr
 RequestInfo Migrator::request_info(uint64_t request) const { return impl_->migrations.request_info(request); }
 
 void Migrator::target_ready(Endpoint target, Nanos now) { impl_->migrations.target_ready(target, now); }
+
+uint32_t Migrator::target_down(Endpoint target, Nanos now) { return impl_->migrations.target_down(target, now); }
+
+CancelInfo Migrator::cancel(uint64_t request, Nanos now) { return impl_->migrations.cancel(request, false, now); }
+
+CancelInfo Migrator::cancel_all(Nanos now) { return impl_->migrations.cancel(0, true, now); }
+
+std::vector<RuleStatus> Migrator::rules() const { return impl_->migrations.rules(); }
+
+std::vector<MigrationRecord> Migrator::pending_records() const { return impl_->migrations.pending_records(); }
+
+Gauges Migrator::gauges() const {
+  Gauges g;
+  const FlowTable& t = impl_->shared.table;
+  for (uint32_t i = 0; i < t.slots(); ++i) {
+    const Flow& f = t.flow(i);
+    if (!f.has(detail::kFree)) ++g.flows_by_state[static_cast<std::size_t>(f.state)];
+  }
+  impl_->migrations.gauge(g);
+  return g;
+}
+
+std::vector<FlowStatus> Migrator::flows(std::size_t max) const {
+  std::vector<FlowStatus> out;
+  const FlowTable& t = impl_->shared.table;
+  for (uint32_t i = 0; i < t.slots() && out.size() < max; ++i) {
+    const Flow& f = t.flow(i);
+    if (f.has(detail::kFree)) continue;
+    if (auto st = status(f.key())) out.push_back(*st);
+  }
+  return out;
+}
 
 std::optional<FlowStatus> Migrator::status(const FlowKey& flow) const {
   const FlowTable& t = impl_->shared.table;

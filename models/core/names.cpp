@@ -25,9 +25,10 @@ constexpr std::array<const char*, count_of<FlowState>()> kFlowStateNames{
 constexpr std::array<const char*, count_of<Outcome>()> kOutcomeNames{
     "pending",         "completed",      "aborted-rst",   "aborted-timeout",
     "aborted-options", "aborted-closing", "aborted-table", "aborted-server", "refused",
+    "cancelled",       "aborted-target-down", "aborted-idle",
 };
 constexpr std::array<const char*, count_of<Refusal>()> kRefusalNames{
-    "unknown-flow", "handshake-incomplete", "closing", "same-backend", "queue-full",
+    "unknown-flow", "handshake-incomplete", "closing", "same-backend", "queue-full", "target-down",
 };
 
 template <class Enum, std::size_t N>

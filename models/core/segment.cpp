@@ -86,7 +86,7 @@ void Segment::set32_odd(std::size_t off, uint32_t v) {
   const std::span<const uint8_t> words(tcp_ + off - 1, 6);
   const uint32_t before = wire::checksum_add(words);
   wire::store_be32(tcp_ + off, v);
-  set_tcp_checksum(checksum_replace(tcp_checksum(), before, wire::checksum_add(words)));
+  if (!partial_) set_tcp_checksum(checksum_replace(tcp_checksum(), before, wire::checksum_add(words)));
 }
 
 void Segment::nop_sack() {
@@ -96,9 +96,18 @@ void Segment::nop_sack() {
   const std::span<const uint8_t> words(tcp_ + start, end - start);
   const uint32_t before = wire::checksum_add(words);
   std::memset(tcp_ + at, static_cast<int>(wire::TcpOptionKind::Nop), opt_.sack_len);
-  set_tcp_checksum(checksum_replace(tcp_checksum(), before, wire::checksum_add(words)));
+  if (!partial_) set_tcp_checksum(checksum_replace(tcp_checksum(), before, wire::checksum_add(words)));
   opt_.sack = -1;
   opt_.sack_len = 0;
+}
+
+void Segment::complete_checksum() {
+  const std::size_t len = tcp_hlen_ + payload_;
+  set_tcp_checksum(0);
+  const uint32_t pseudo = wire::pseudo_header_sum(wire::Ipv4Address{src_ip()}, wire::Ipv4Address{dst_ip()},
+                                                  wire::ip_proto::tcp, static_cast<uint16_t>(len));
+  set_tcp_checksum(static_cast<uint16_t>(~wire::checksum_fold(wire::checksum_add({tcp_, len}, pseudo))));
+  partial_ = false;
 }
 
 }  // namespace tcpmig::core::detail

@@ -16,6 +16,10 @@
 // - Every setter leaves both checksums valid when they were valid before, and
 //   wrong when they were wrong (the receiver must still drop a damaged packet).
 // - A setter given the value already there changes nothing.
+// - A partial checksum (set_partial; rule 10 of migrator.hpp) holds only the
+//   pseudo-header sum, not complemented: an address change adjusts that sum,
+//   edits inside the TCP header leave it alone (whatever completes it later
+//   sums the header as it is then).
 #pragma once
 
 #include <cstddef>
@@ -108,6 +112,11 @@ class Segment {
   void set_sack_edge(std::size_t i, int edge, SeqNumber v) { set32(sack_edge_offset(i, edge), v.raw()); }
   /// Overwrites the SACK option with NOPs (its blocks become padding).
   void nop_sack();
+  /// The TCP checksum field holds a partial sum (rule 10); set after parse().
+  void set_partial(bool partial) { partial_ = partial; }
+  [[nodiscard]] bool partial() const { return partial_; }
+  /// Computes the full TCP checksum from the bytes (a partial one becomes complete).
+  void complete_checksum();
 
  private:
   [[nodiscard]] std::size_t sack_edge_offset(std::size_t i, int edge) const {
@@ -122,14 +131,16 @@ class Segment {
     wire::store_be32(ip_ + field, v);
     const std::size_t csum = wire::ipv4::field::CHECKSUM;
     wire::store_be16(ip_ + csum, wire::checksum_update32(wire::load_be16(ip_ + csum), old, v));
-    set_tcp_checksum(wire::checksum_update32(tcp_checksum(), old, v));  // the pseudo header
+    // The pseudo header: a full checksum is a complemented sum, a partial one a plain sum.
+    set_tcp_checksum(partial_ ? static_cast<uint16_t>(~wire::checksum_update32(static_cast<uint16_t>(~tcp_checksum()), old, v))
+                              : wire::checksum_update32(tcp_checksum(), old, v));
   }
   /// Replaces a 16-bit TCP header field at an even offset.
   void set16(std::size_t off, uint16_t v) {
     const uint16_t old = wire::load_be16(tcp_ + off);
     if (old == v) return;
     wire::store_be16(tcp_ + off, v);
-    set_tcp_checksum(wire::checksum_update16(tcp_checksum(), old, v));
+    if (!partial_) set_tcp_checksum(wire::checksum_update16(tcp_checksum(), old, v));
   }
   /// Replaces a 32-bit value at any offset of the TCP header.
   void set32(std::size_t off, uint32_t v) {
@@ -140,7 +151,7 @@ class Segment {
       return;
     }
     wire::store_be32(tcp_ + off, v);
-    set_tcp_checksum(wire::checksum_update32(tcp_checksum(), old, v));
+    if (!partial_) set_tcp_checksum(wire::checksum_update32(tcp_checksum(), old, v));
   }
   /// set32 at an odd offset (options may sit there): the covering 16-bit
   /// words are summed before and after.
@@ -152,6 +163,7 @@ class Segment {
   uint32_t payload_ = 0;    // payload bytes
   SeqNumber seq_, ack_;     // as carried when parsed
   uint8_t flags_ = 0;       // as carried
+  bool partial_ = false;    // the TCP checksum field holds the pseudo-header sum only
   SegmentOptions opt_;      // located once
 };
 

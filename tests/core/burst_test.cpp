@@ -66,7 +66,7 @@ TEST_CASE("process_burst gives exactly what process() gives, packet for packet")
     copies.reserve(pkts.size());
     for (std::size_t i = 0; i < pkts.size(); ++i) {
       copies.push_back(pkts[i].first);
-      b.push_back({copies.back(), pkts[i].second, {}});
+      b.push_back({copies.back(), pkts[i].second, core::Checksum::Complete, {}});
       if (b.size() == 7) flush();  // bursts that straddle the handshakes and the data
       if (i == 2 * kFlows + 5) {
         flush();

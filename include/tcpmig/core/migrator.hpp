@@ -124,6 +124,42 @@
 //      moves the client's highest sequence number: a pure ACK sent after an
 //      upstream loss must not make the retransmitted request look old (it
 //      is counted as a request and can be the cut).
+// 10. Long-running hosts (README "Running the gateway").
+//    - Idle expiry: a flow with no packet for Config::idle_timeout (one whose
+//      handshake never completed: Config::syn_timeout) leaves the table. The
+//      last-seen time is a 32-bit tick (2^24 ns, about 17 ms) per flow in an
+//      array of its own beside the flows (4 bytes a flow, written once per
+//      packet only when the tick changed). The table is swept in slices as
+//      the host calls process() and poll(), every Config::sweep_interval, so
+//      all of it is visited every 64 intervals at most; a flow leaves within
+//      its timeout plus that. next_deadline() does not include sweeps: a host
+//      with no traffic still calls poll() every sweep_interval. A migration
+//      not yet replaying on an expired flow ends aborted-idle; a flow whose
+//      replay is under way is never expired (its own timers end it).
+//    - Records: with Config::keep_records (the default; the simulator's runs
+//      end) records() holds every migration. A host that runs for months sets
+//      it false: a finished record is handed to MigrationObserver::on_finished
+//      and then forgotten; pending_records() lists those still pending.
+//    - Rules: rules() lists the service requests that still reach flows (count
+//      triggers, and time triggers not yet fired), in request order, which is
+//      also their precedence: when several match a new flow, the first
+//      begins and the others queue behind it (rule 2). cancel() ends a
+//      request: its rule stops, its migrations that have not begun their
+//      replay end `cancelled` (held packets go to the old backend); a replay
+//      under way finishes on its own.
+//    - target_down(): migrations to the target that have not begun their
+//      replay end aborted-target-down, and new ones are refused
+//      (Refusal::TargetDown) until target_ready() names it again.
+//    - The flow hash is keyed (Config::hash_seed, a 128-bit multiply mix of
+//      the addresses and ports with four keys derived from the seed), so
+//      clients that choose their ports cannot aim at one index cluster
+//      without knowing the seed.
+//    - Partial checksums (Checksum::Partial): the TCP checksum field holds
+//      only the pseudo-header sum, as Linux hands over packets whose
+//      checksum the NIC or GSO completes (NFQUEUE's CSUMNOTREADY). The core
+//      keeps it so: an address change adjusts that sum, changes inside the
+//      TCP header do not touch it. A held partial packet is completed before
+//      it is emitted (emitted packets always carry full checksums).
 #pragma once
 
 #include <array>
@@ -166,6 +202,12 @@ struct FlowKey {
 
 /// Which way a packet travels; the host decides (e.g. by ingress interface).
 enum class Direction : uint8_t { ClientToServer, ServerToClient };
+
+/// What the TCP checksum field of a packet holds (rule 10).
+enum class Checksum : uint8_t {
+  Complete,  ///< the full checksum (or a wrong one, which stays wrong)
+  Partial,   ///< only the pseudo-header sum; something below completes it later
+};
 
 /// What the host does with the packet it passed to process().
 enum class Action : uint8_t {
@@ -211,6 +253,7 @@ enum class Refusal : uint8_t {
   Closing,              ///< the flow saw a FIN or a RST
   SameBackend,          ///< the target is the flow's backend (or the target of its last queued migration)
   QueueFull,            ///< Config::max_queued migrations already wait for this flow
+  TargetDown,           ///< the target was marked down (target_down) and not ready since
   Count
 };
 /// Stable lower-case name ("same-backend").
@@ -290,6 +333,9 @@ enum class Outcome : uint8_t {
   AbortedTable,   ///< the target's key is in use by another flow, or the table is full
   AbortedServer,  ///< the old backend sent new data, a FIN or a RST during the replay
   Refused,        ///< queued, but could not begin (MigrationRecord::refusal says why)
+  Cancelled,      ///< cancel() ended it before its replay began
+  AbortedTargetDown,  ///< target_down() named its target before its replay began
+  AbortedIdle,    ///< the flow expired idle before the replay began (rule 10)
   Count
 };
 const char* outcome_name(Outcome o);
@@ -339,7 +385,10 @@ struct Counters {
   uint64_t target_resets = 0;     ///< of which: answers to a target's challenge ACK during a replay
   uint64_t migrations_requested = 0;
   uint64_t migrations_completed = 0;
-  uint64_t migrations_aborted = 0;
+  uint64_t migrations_aborted = 0;   ///< every other end: aborts, refusals once queued, cancels
+  uint64_t migrations_cancelled = 0; ///< of which: cancel()
+  uint64_t flows_idle = 0;           ///< flows_expired of which: idle (rule 10)
+  uint64_t emitted = 0;              ///< packets handed to PacketSink::emit (made or released)
   [[nodiscard]] uint64_t operator[](Reason r) const { return by_reason[static_cast<std::size_t>(r)]; }
 };
 
@@ -350,10 +399,34 @@ struct RequestInfo {
   uint32_t closing = 0;    ///< flows of the service left alone: closing
 };
 
+/// What the core holds now (Migrator::gauges; computed on demand, O(flows)).
+struct Gauges {
+  uint64_t held = 0;  ///< client packets held by pending migrations
+  std::array<uint64_t, static_cast<std::size_t>(FlowState::Count)> flows_by_state{};  ///< flows in each state
+  uint64_t rules = 0;    ///< service rules that still reach flows
+  uint64_t pending = 0;  ///< migrations not finished (begun or queued)
+};
+
+/// A service request that still reaches flows (Migrator::rules).
+struct RuleStatus {
+  uint64_t request = 0;      ///< its request number (MigrationRecord::request)
+  Endpoint service, target;  ///< which flows, where to
+  Trigger trigger;           ///< when each flow goes
+  bool wait_for_target = false;
+  uint32_t records = 0;      ///< migrations it made so far
+};
+
+/// What cancel() ended.
+struct CancelInfo {
+  bool rule = false;        ///< a service rule stopped
+  uint32_t migrations = 0;  ///< migrations ended `cancelled` (begun or queued)
+};
+
 /// One packet of a burst (Migrator::process_burst).
 struct BurstPacket {
   std::span<uint8_t> ipv4;                            ///< the whole IPv4 packet, rewritten in place
   Direction dir = Direction::ClientToServer;          ///< as for process()
+  Checksum checksum = Checksum::Complete;             ///< as for process()
   Verdict verdict;                                    ///< set by process_burst
 };
 
@@ -391,6 +464,21 @@ struct Config {
   bool reset_old_backend = true;     ///< send a RST to the old backend after migrating, and to
                                      ///< former backends that still send (rule 9)
   uint8_t ttl = 64;                  ///< TTL of packets the core makes
+  /// Flows with no packet this long leave the table (rule 10); the default is
+  /// Linux conntrack's nf_conntrack_tcp_timeout_established (5 days). At most
+  /// 2^30 ticks (about 208 days).
+  Nanos idle_timeout = 432'000'000'000'000;
+  /// Flows whose handshake never completed leave after this long without a
+  /// packet (conntrack's SYN_SENT timeout, 120 s).
+  Nanos syn_timeout = 120'000'000'000;
+  /// How often a slice of the table is swept for idle flows (rule 10).
+  Nanos sweep_interval = 1'000'000'000;
+  /// Keep every record (records()); false: a finished record is forgotten
+  /// once MigrationObserver::on_finished saw it (rule 10).
+  bool keep_records = true;
+  /// Key of the flow hash (rule 10); hosts facing the Internet pick it at
+  /// random. The same seed gives the same table layout.
+  uint64_t hash_seed = 0;
   /// Where the flow table (flows + index, all of it allocated when the core
   /// is made) lives; nullptr: operator new. At millions of flows every packet
   /// touches two random pages, so a host can hand out 2 MiB pages here (on
@@ -409,7 +497,8 @@ class Migrator {
 
   /// One packet: `ipv4` is the whole IPv4 packet, rewritten in place when the
   /// verdict is Modified (its length never changes). `now` must not go back.
-  Verdict process(std::span<uint8_t> ipv4, Direction dir, Nanos now);
+  /// `sum` says what its TCP checksum field holds (rule 10).
+  Verdict process(std::span<uint8_t> ipv4, Direction dir, Nanos now, Checksum sum = Checksum::Complete);
   /// process() for each packet of `burst`, in order, with the same results
   /// and verdicts; a packet's flow-table slot is prefetched 16 packets ahead
   /// and its flow 8 ahead, so their cache misses overlap instead of being
@@ -435,14 +524,32 @@ class Migrator {
   [[nodiscard]] RequestInfo request_info(uint64_t request) const;
   /// The target is up: migrations waiting for it continue (at `now`).
   void target_ready(Endpoint target, Nanos now);
+  /// The target is down (rule 10): migrations to it that have not begun their
+  /// replay end aborted-target-down; new ones are refused until target_ready().
+  /// Returns how many migrations ended.
+  uint32_t target_down(Endpoint target, Nanos now);
+  /// Ends request `request` (rule 10): its rule, its migrations not replaying yet.
+  CancelInfo cancel(uint64_t request, Nanos now);
+  /// cancel() for every request.
+  CancelInfo cancel_all(Nanos now);
+  /// Service rules that still reach flows, in precedence (request) order.
+  [[nodiscard]] std::vector<RuleStatus> rules() const;
 
   /// A flow's state, if tracked.
   [[nodiscard]] std::optional<FlowStatus> status(const FlowKey& flow) const;
+  /// Up to `max` flows, in table order (for a host's status queries).
+  [[nodiscard]] std::vector<FlowStatus> flows(std::size_t max) const;
   /// Flows in the table.
   [[nodiscard]] std::size_t flow_count() const;
+  /// Held packets, flows per state, rules, pending migrations.
+  [[nodiscard]] Gauges gauges() const;
   [[nodiscard]] const Counters& counters() const;
-  /// Every migration so far, in id order.
+  /// Every migration so far, in id order (with Config::keep_records; without
+  /// it the vector's contents are unspecified: use pending_records() and the
+  /// observer).
   [[nodiscard]] const std::vector<MigrationRecord>& records() const;
+  /// Migrations not finished yet (begun or queued), in id order.
+  [[nodiscard]] std::vector<MigrationRecord> pending_records() const;
   /// Bytes the flow table occupies (flows + index), for the 128-bytes-per-flow budget.
   [[nodiscard]] std::size_t table_bytes() const;
   void set_observer(MigrationObserver* o);
