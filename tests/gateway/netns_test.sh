@@ -59,9 +59,9 @@ for f in "$PEER" "$SIM"; do
 done
 
 TAG="tm$$"
-NS_C="$TAG-client" NS_G="$TAG-gw" NS_S1="$TAG-s1" NS_S2="$TAG-s2"
-ALL_NS=("$NS_C" "$NS_G" "$NS_S1" "$NS_S2")
 WORK=$(mktemp -d "/tmp/tcpmig-netns.$$.XXXXXX")
+# shellcheck source=netns_topology.sh
+. "$(dirname "$0")/netns_topology.sh"
 SERVICE=10.0.2.10:80
 S1_ADDR=10.0.2.10:80
 S2_ADDR=10.0.2.20:80
@@ -72,51 +72,31 @@ FAILED_CASES=()
 
 # ---- cleanup -----------------------------------------------------------------
 cleanup() {
-  local ns pid
-  for ns in "${ALL_NS[@]}"; do
-    if ip netns list 2>/dev/null | grep -qw "^$ns"; then
-      # Only processes inside our own namespaces: the ones this script started.
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-      ip netns del "$ns" 2>/dev/null
-    fi
-  done
+  topology_down
   if [ -n "${KEEP_WORK:-}" ]; then echo "netns_test: outputs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'echo "netns_test: interrupted" >&2; exit 130' INT TERM
 
 # ---- helpers -------------------------------------------------------------------
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-# wait_for FILE REGEX SECONDS: until a line of FILE matches.
-wait_for() {
-  local file=$1 regex=$2 deadline=$((SECONDS + $3))
-  while [ $SECONDS -le $deadline ]; do
-    grep -Eq "$regex" "$file" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "timed out after $3 s waiting for /$regex/ in $file" >&2
-  return 1
-}
-
-CASE_LOGS=()
+# fail MESSAGE: prints it and every output of the current case ($WORK/<case>.*).
 fail() {
   echo "FAIL [$CASE]: $*" >&2
   local f
-  for f in "${CASE_LOGS[@]}"; do
+  for f in "$WORK/$CASE".*; do
     [ -f "$f" ] || continue
     echo "---- $(basename "$f") (last 40 lines)" >&2
     tail -n 40 "$f" >&2
   done
   return 1
 }
-log_file() { local f="$WORK/$CASE.$1"; : >"$f"; CASE_LOGS+=("$f"); echo "$f"; }
+log_file() { local f="$WORK/$CASE.$1"; : >"$f"; echo "$f"; }
 
 # start_server NS KIND ADDR NAME: a tcpmig-peer server, waiting until it listens.
 start_server() {
   local ns=$1 kind=$2 addr=$3 name=$4 out
   out=$(log_file "$name.out")
-  in_ns "$ns" "$PEER" "$kind" --listen "$addr" --name "$name" >"$out" 2>&1 &
+  ip netns exec "$ns" "$PEER" "$kind" --listen "$addr" --name "$name" >"$out" 2>&1 &
   wait_for "$out" '^listening' 5 || return 1
 }
 
@@ -126,7 +106,7 @@ start_gateway() {
   GW_LOG=$(log_file gateway.log)
   GW_RECORDS="$WORK/$CASE.records"
   rm -f "$CTL" "$GW_RECORDS"
-  in_ns "$NS_G" "$GATEWAY" --queue $QUEUE --service $SERVICE --install-rules \
+  ip netns exec "$NS_G" "$GATEWAY" --queue $QUEUE --service $SERVICE --install-rules \
     --control "$CTL" --records "$GW_RECORDS" "$@" >>"$GW_LOG" 2>&1 &
   GW_PID=$!
   local deadline=$((SECONDS + 10))
@@ -138,7 +118,7 @@ start_gateway() {
   fail "tcpmig-gateway's control socket never answered"
 }
 
-ctl() { in_ns "$NS_G" "$GATEWAY" ctl --control "$CTL" "$@"; }
+ctl() { ip netns exec "$NS_G" "$GATEWAY" ctl --control "$CTL" "$@"; }
 
 # stop_gateway: SIGTERM, expect exit 0 and no tcpmig rule left in gw.
 stop_gateway() {
@@ -149,8 +129,8 @@ stop_gateway() {
   rc=$?
   GW_PID=
   [ $rc -eq 0 ] || { fail "tcpmig-gateway exited $rc after SIGTERM"; return 1; }
-  if in_ns "$NS_G" nft list ruleset | grep -qi tcpmig; then
-    fail "nft rules left after SIGTERM: $(in_ns "$NS_G" nft list ruleset)"
+  if ip netns exec "$NS_G" nft list ruleset | grep -qi tcpmig; then
+    fail "nft rules left after SIGTERM: $(ip netns exec "$NS_G" nft list ruleset)"
     return 1
   fi
 }
@@ -187,7 +167,6 @@ EOF
 records_text() {
   local out="$WORK/$CASE.records.json"
   if [ -s "$GW_RECORDS" ]; then cp "$GW_RECORDS" "$out"; else ctl records >"$out" 2>&1; fi
-  CASE_LOGS+=("$out")
   echo "$out"
 }
 
@@ -198,7 +177,6 @@ wait_records() {
     ctl records >"$f" 2>&1 && records_check "$f" "$1" 2>/dev/null && return 0
     sleep 0.1
   done
-  CASE_LOGS+=("$f")
   fail "ctl records never satisfied: $1"
 }
 
@@ -207,48 +185,6 @@ reply_servers() { sed -n 's/^reply [0-9]* from //p' "$1"; }
 # runs FILE: the servers in reply order with repeats collapsed: "S1 S2 S1".
 reply_runs() { reply_servers "$1" | uniq | tr '\n' ' ' | sed 's/ $//'; }
 
-stop_servers() {
-  local ns pid
-  for ns in "$NS_S1" "$NS_S2" "$NS_C"; do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
-  done
-  for ns in "$NS_S1" "$NS_S2" "$NS_C"; do
-    local deadline=$((SECONDS + 3))
-    while [ -n "$(ip netns pids "$ns" 2>/dev/null)" ] && [ $SECONDS -le $deadline ]; do sleep 0.05; done
-  done
-}
-
-# ---- topology ------------------------------------------------------------------
-setup_topology() {
-  local ns
-  for ns in "${ALL_NS[@]}"; do
-    ip netns add "$ns" 2>"$WORK/netns.err" || skip_or_fail "cannot create network namespaces: $(cat "$WORK/netns.err")"
-    in_ns "$ns" ip link set lo up
-  done
-  set -e
-  ip link add c0 netns "$NS_C" type veth peer name g0 netns "$NS_G"
-  ip link add eth0 netns "$NS_S1" type veth peer name p1 netns "$NS_G"
-  ip link add eth0 netns "$NS_S2" type veth peer name p2 netns "$NS_G"
-  in_ns "$NS_G" ip link add br0 type bridge
-  in_ns "$NS_G" ip link set p1 master br0
-  in_ns "$NS_G" ip link set p2 master br0
-  in_ns "$NS_C" ip addr add 10.0.1.1/24 dev c0
-  in_ns "$NS_G" ip addr add 10.0.1.254/24 dev g0
-  in_ns "$NS_G" ip addr add 10.0.2.254/24 dev br0
-  in_ns "$NS_S1" ip addr add 10.0.2.10/24 dev eth0
-  in_ns "$NS_S2" ip addr add 10.0.2.20/24 dev eth0
-  for link in "$NS_C c0" "$NS_G g0" "$NS_G p1" "$NS_G p2" "$NS_G br0" "$NS_S1 eth0" "$NS_S2 eth0"; do
-    # shellcheck disable=SC2086
-    set -- $link
-    in_ns "$1" ip link set "$2" up
-  done
-  in_ns "$NS_C" ip route add default via 10.0.1.254
-  in_ns "$NS_S1" ip route add default via 10.0.2.254
-  in_ns "$NS_S2" ip route add default via 10.0.2.254
-  in_ns "$NS_G" sysctl -qw net.ipv4.ip_forward=1
-  set +e
-}
-
 # ---- cases -----------------------------------------------------------------------
 
 case_forward() {
@@ -256,10 +192,10 @@ case_forward() {
   start_server "$NS_S2" serve-bulk $S2_ADDR B2 || return 1
   local out bulk
   out=$(log_file client.out)
-  in_ns "$NS_C" "$PEER" request --connect $SERVICE --count 5 >"$out" 2>&1 || { fail "request client failed"; return 1; }
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 5 >"$out" 2>&1 || { fail "request client failed"; return 1; }
   [ "$(reply_servers "$out" | tr '\n' ' ')" = "S1 S1 S1 S1 S1 " ] || { fail "expected 5 replies from S1"; return 1; }
   bulk=$(log_file bulk.out)
-  in_ns "$NS_C" "$PEER" fetch-bulk --connect $S2_ADDR --bytes 50000000 >"$bulk" 2>&1 || { fail "bulk fetch failed"; return 1; }
+  ip netns exec "$NS_C" "$PEER" fetch-bulk --connect $S2_ADDR --bytes 50000000 >"$bulk" 2>&1 || { fail "bulk fetch failed"; return 1; }
   grep -q "^bytes 50000000 chunks 48 checksum $(expected_checksum 50000000)\$" "$bulk" || { fail "bulk summary wrong"; return 1; }
   # The server saw the client's own address: no NAT on the way.
   grep -q "connection from 10.0.1.1:" "$WORK/$CASE.B2.out" || { fail "server did not see 10.0.1.1"; return 1; }
@@ -270,7 +206,6 @@ expected_checksum() { "$PEER" checksum --bytes "$1" | sed -n 's/^bytes [0-9]* ch
 # The on-trigger command of the seed case: start server 2 in s2 and return once it listens.
 write_on_trigger() {
   local script="$WORK/start-s2.sh" out="$WORK/$CASE.S2.out"
-  CASE_LOGS+=("$out")
   cat >"$script" <<EOF
 #!/bin/sh
 : >"$out"
@@ -290,14 +225,14 @@ EOF
 # $WORK/<case>.client.out and the records in $WORK/<case>.records.json.
 run_seed() {
   start_server "$NS_S1" serve $S1_ADDR S1 || return 1
-  if [ -n "$(in_ns "$NS_S2" ss -Htln 2>/dev/null)" ]; then fail "something already listens in s2"; return 1; fi
+  if [ -n "$(ip netns exec "$NS_S2" ss -Htln 2>/dev/null)" ]; then fail "something already listens in s2"; return 1; fi
   local trigger out
   trigger=$(write_on_trigger)
   start_gateway --migrate-to $S2_ADDR --after-requests 2 --on-trigger "$trigger" || return 1
   # While running, the gateway's rules are in place.
-  in_ns "$NS_G" nft list ruleset | grep -qi tcpmig || { fail "no tcpmig rule in gw while running"; return 1; }
+  ip netns exec "$NS_G" nft list ruleset | grep -qi tcpmig || { fail "no tcpmig rule in gw while running"; return 1; }
   out=$(log_file client.out)
-  in_ns "$NS_C" "$PEER" request --connect $SERVICE --count 10 --interval-ms 100 --timeout-ms 5000 >"$out" 2>&1 ||
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 10 --interval-ms 100 --timeout-ms 5000 >"$out" 2>&1 ||
     { fail "request client failed"; return 1; }
   local expected
   expected=$(printf 'reply %s from S1\n' 1 2; printf 'reply %s from S2\n' 1 2 3 4 5 6 7 8)
@@ -318,7 +253,7 @@ bulk_case() {
   start_server "$NS_S1" serve-bulk $S1_ADDR S1 || return 1
   start_server "$NS_S2" serve-bulk $S2_ADDR S2 || return 1
   if [ "$loss" -gt 0 ]; then
-    in_ns "$NS_G" nft -f - <<EOF || { fail "cannot install the loss table"; return 1; }
+    ip netns exec "$NS_G" nft -f - <<EOF || { fail "cannot install the loss table"; return 1; }
 table inet netns_test_loss {
   chain forward { type filter hook forward priority -300; policy accept; numgen random mod 100 < $loss drop; }
 }
@@ -326,13 +261,13 @@ EOF
   fi
   start_gateway --migrate-to $S2_ADDR || return 1
   out=$(log_file client.out)
-  in_ns "$NS_C" "$PEER" fetch-bulk --connect $SERVICE --bytes 50000000 --timeout-ms 20000 --report >"$out" 2>&1 &
+  ip netns exec "$NS_C" "$PEER" fetch-bulk --connect $SERVICE --bytes 50000000 --timeout-ms 20000 --report >"$out" 2>&1 &
   pid=$!
   wait_for "$out" '^from S1 at offset 0$' 10 || { fail "no data from S1"; return 1; }
-  ctl migrate all $S2_ADDR >"$WORK/$CASE.ctl.out" 2>&1 || { CASE_LOGS+=("$WORK/$CASE.ctl.out"); fail "ctl migrate failed"; return 1; }
+  ctl migrate all $S2_ADDR >"$WORK/$CASE.ctl.out" 2>&1 || { fail "ctl migrate failed"; return 1; }
   wait $pid
   rc=$?
-  [ "$loss" -gt 0 ] && in_ns "$NS_G" nft delete table inet netns_test_loss
+  [ "$loss" -gt 0 ] && ip netns exec "$NS_G" nft delete table inet netns_test_loss
   [ $rc -eq 0 ] || { fail "bulk fetch failed"; return 1; }
   grep -q "^bytes 50000000 chunks 48 checksum $(expected_checksum 50000000)\$" "$out" || { fail "bulk summary wrong"; return 1; }
   local at
@@ -353,7 +288,7 @@ case_back() {
   start_gateway --migrate-to $S2_ADDR || return 1
   local out pid client
   out=$(log_file client.out)
-  in_ns "$NS_C" "$PEER" request --connect $SERVICE --count 30 --interval-ms 50 --timeout-ms 5000 >"$out" 2>&1 &
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 30 --interval-ms 50 --timeout-ms 5000 >"$out" 2>&1 &
   pid=$!
   wait_for "$out" '^reply 3 from S1$' 10 || { fail "no third reply from S1"; return 1; }
   client=$(sed -n 's/^connected \([0-9.:]*\) -> .*/\1/p' "$out")
@@ -375,7 +310,7 @@ case_refused() {
   start_gateway --migrate-to $S2_ADDR --after-requests 2 || return 1
   local out
   out=$(log_file client.out)
-  in_ns "$NS_C" "$PEER" request --connect $SERVICE --count 10 --interval-ms 50 >"$out" 2>&1 || { fail "request client failed"; return 1; }
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 10 --interval-ms 50 >"$out" 2>&1 || { fail "request client failed"; return 1; }
   [ "$(reply_runs "$out")" = "S1" ] && [ "$(grep -c '^reply' "$out")" -eq 10 ] || { fail "expected 10 replies, all from S1"; return 1; }
   grep -q '^reply 10 from S1$' "$out" || { fail "S1 did not see all 10 requests on one connection"; return 1; }
   records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"].startswith("aborted")' || { fail "expected one aborted migration"; return 1; }
@@ -387,7 +322,7 @@ case_kill9() {
   start_gateway --migrate-to $S2_ADDR || return 1
   local out pid
   out=$(log_file client.out)
-  in_ns "$NS_C" "$PEER" request --connect $SERVICE --count 20 --interval-ms 50 --timeout-ms 5000 >"$out" 2>&1 &
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 20 --interval-ms 50 --timeout-ms 5000 >"$out" 2>&1 &
   pid=$!
   wait_for "$out" '^reply 3 from S1$' 10 || { fail "no third reply"; return 1; }
   kill -KILL $GW_PID
@@ -396,14 +331,14 @@ case_kill9() {
   wait $pid || { fail "the connection broke after kill -9 of the gateway"; return 1; }
   [ "$(grep -c '^reply' "$out")" -eq 20 ] && grep -q '^reply 20 from S1$' "$out" || { fail "expected 20 replies from S1"; return 1; }
   # A new connection works too.
-  in_ns "$NS_C" "$PEER" request --connect $SERVICE --count 2 >>"$out" 2>&1 || { fail "a new connection failed after kill -9"; return 1; }
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 2 >>"$out" 2>&1 || { fail "a new connection failed after kill -9"; return 1; }
   # The program could not clean up; remove what it left.
   local table
-  for table in $(in_ns "$NS_G" nft list tables | grep -i tcpmig | sed 's/^table //' | tr ' ' ':'); do
+  for table in $(ip netns exec "$NS_G" nft list tables | grep -i tcpmig | sed 's/^table //' | tr ' ' ':'); do
     echo "  [$CASE] removing the table the killed gateway left: ${table/:/ }"
-    in_ns "$NS_G" nft delete table ${table/:/ }
+    ip netns exec "$NS_G" nft delete table ${table/:/ }
   done
-  ! in_ns "$NS_G" nft list ruleset | grep -qi tcpmig || { fail "tcpmig rules still there"; return 1; }
+  ! ip netns exec "$NS_G" nft list ruleset | grep -qi tcpmig || { fail "tcpmig rules still there"; return 1; }
 }
 
 case_sim() {
@@ -439,10 +374,9 @@ if [ -z "$GATEWAY" ] || [ ! -x "$GATEWAY" ]; then
     [ "$c" = forward ] || { echo "netns_test: case $c needs --gateway (tcpmig-gateway)" >&2; exit 2; }
   done
 fi
-setup_topology
+topology_up || skip_or_fail "cannot create network namespaces: $(cat "$WORK/netns.err")"
 start=$SECONDS
 for CASE in "${CASES[@]}"; do
-  CASE_LOGS=()
   if ! declare -F "case_$CASE" >/dev/null; then echo "netns_test: unknown case $CASE" >&2; exit 2; fi
   t0=$SECONDS
   if "case_$CASE"; then
@@ -453,8 +387,8 @@ for CASE in "${CASES[@]}"; do
   fi
   # Whatever the outcome: the gateway and every peer of this case are gone.
   if [ -n "$GW_PID" ]; then kill -TERM "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null; GW_PID=; fi
-  stop_servers
-  for t in $(in_ns "$NS_G" nft list tables | sed 's/^table //' | tr ' ' ':'); do in_ns "$NS_G" nft delete table ${t/:/ }; done
+  ns_stop "$NS_C" "$NS_S1" "$NS_S2"
+  for t in $(ip netns exec "$NS_G" nft list tables | sed 's/^table //' | tr ' ' ':'); do ip netns exec "$NS_G" nft delete table ${t/:/ }; done
 done
 echo "netns_test: ${#CASES[@]} cases in $((SECONDS - start)) s, ${#FAILED_CASES[@]} failed ${FAILED_CASES[*]:-}"
 [ ${#FAILED_CASES[@]} -eq 0 ]
