@@ -332,11 +332,18 @@ case_kill9() {
   [ "$(grep -c '^reply' "$out")" -eq 20 ] && grep -q '^reply 20 from S1$' "$out" || { fail "expected 20 replies from S1"; return 1; }
   # A new connection works too.
   ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 2 >>"$out" 2>&1 || { fail "a new connection failed after kill -9"; return 1; }
-  # The program could not clean up; remove what it left.
-  local table
-  for table in $(ip netns exec "$NS_G" nft list tables | grep -i tcpmig | sed 's/^table //' | tr ' ' ':'); do
+  # The program could not clean up; remove what it left (an nft table
+  # tcpmig_q<N>, or with iptables a chain TCPMIG_Q<N> in mangle).
+  local table chain
+  for table in $(ip netns exec "$NS_G" nft list tables | sed -n 's/^table \(.*tcpmig.*\)/\1/p' | tr ' ' ':'); do
     echo "  [$CASE] removing the table the killed gateway left: ${table/:/ }"
     ip netns exec "$NS_G" nft delete table ${table/:/ }
+  done
+  for chain in $(ip netns exec "$NS_G" iptables -t mangle -S 2>/dev/null | sed -n 's/^-N \(TCPMIG.*\)/\1/p'); do
+    echo "  [$CASE] removing the iptables chain the killed gateway left: mangle $chain"
+    ip netns exec "$NS_G" iptables -t mangle -D PREROUTING -p tcp -j "$chain"
+    ip netns exec "$NS_G" iptables -t mangle -F "$chain"
+    ip netns exec "$NS_G" iptables -t mangle -X "$chain"
   done
   ! ip netns exec "$NS_G" nft list ruleset | grep -qi tcpmig || { fail "tcpmig rules still there"; return 1; }
 }
