@@ -118,6 +118,9 @@ start_gateway() {
   fail "tcpmig-gateway's control socket never answered"
 }
 
+# gw_rules: gw's packet filter rules, nftables and iptables views.
+gw_rules() { { ip netns exec "$NS_G" nft list ruleset; ip netns exec "$NS_G" iptables-save; } 2>/dev/null; }
+
 ctl() { ip netns exec "$NS_G" "$GATEWAY" ctl --control "$CTL" "$@"; }
 
 # stop_gateway: SIGTERM, expect exit 0 and no tcpmig rule left in gw.
@@ -129,8 +132,8 @@ stop_gateway() {
   rc=$?
   GW_PID=
   [ $rc -eq 0 ] || { fail "tcpmig-gateway exited $rc after SIGTERM"; return 1; }
-  if ip netns exec "$NS_G" nft list ruleset | grep -qi tcpmig; then
-    fail "nft rules left after SIGTERM: $(ip netns exec "$NS_G" nft list ruleset)"
+  if gw_rules | grep -i tcpmig >/dev/null; then
+    fail "rules left after SIGTERM: $(gw_rules)"
     return 1
   fi
 }
@@ -230,7 +233,7 @@ run_seed() {
   trigger=$(write_on_trigger)
   start_gateway --migrate-to $S2_ADDR --after-requests 2 --on-trigger "$trigger" || return 1
   # While running, the gateway's rules are in place.
-  ip netns exec "$NS_G" nft list ruleset | grep -qi tcpmig || { fail "no tcpmig rule in gw while running"; return 1; }
+  gw_rules | grep -i tcpmig >/dev/null || { fail "no tcpmig rule in gw while running"; return 1; }
   out=$(log_file client.out)
   ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 10 --interval-ms 100 --timeout-ms 5000 >"$out" 2>&1 ||
     { fail "request client failed"; return 1; }
@@ -248,6 +251,8 @@ case_seed() { run_seed; }
 
 # bulk_case LOSS: 50 MB in 1 MiB chunks, migrated by `ctl migrate all` once the
 # first chunk from S1 arrived; byte-exact, and both servers served part of it.
+# gw sends to the client at 200 Mbit/s (tbf), so the transfer lasts about 2 s
+# and the migration lands in the middle of it.
 bulk_case() {
   local loss=$1 out pid rc
   start_server "$NS_S1" serve-bulk $S1_ADDR S1 || return 1
@@ -255,10 +260,12 @@ bulk_case() {
   if [ "$loss" -gt 0 ]; then
     ip netns exec "$NS_G" nft -f - <<EOF || { fail "cannot install the loss table"; return 1; }
 table inet netns_test_loss {
-  chain forward { type filter hook forward priority -300; policy accept; numgen random mod 100 < $loss drop; }
+  chain forward { type filter hook forward priority -300; policy accept; numgen random mod 100 < $loss counter drop; }
 }
 EOF
   fi
+  ip netns exec "$NS_G" tc qdisc add dev g0 root tbf rate 200mbit burst 256kb latency 100ms ||
+    { fail "cannot rate-limit g0"; return 1; }
   start_gateway --migrate-to $S2_ADDR || return 1
   out=$(log_file client.out)
   ip netns exec "$NS_C" "$PEER" fetch-bulk --connect $SERVICE --bytes 50000000 --timeout-ms 20000 --report >"$out" 2>&1 &
@@ -267,14 +274,19 @@ EOF
   ctl migrate all $S2_ADDR >"$WORK/$CASE.ctl.out" 2>&1 || { fail "ctl migrate failed"; return 1; }
   wait $pid
   rc=$?
-  [ "$loss" -gt 0 ] && ip netns exec "$NS_G" nft delete table inet netns_test_loss
+  local dropped=0
+  if [ "$loss" -gt 0 ]; then
+    dropped=$(ip netns exec "$NS_G" nft list table inet netns_test_loss | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    ip netns exec "$NS_G" nft delete table inet netns_test_loss
+    [ "${dropped:-0}" -gt 0 ] || { fail "the loss rule dropped nothing"; return 1; }
+  fi
   [ $rc -eq 0 ] || { fail "bulk fetch failed"; return 1; }
   grep -q "^bytes 50000000 chunks 48 checksum $(expected_checksum 50000000)\$" "$out" || { fail "bulk summary wrong"; return 1; }
   local at
   at=$(sed -n 's/^from S2 at offset \([0-9]*\)$/\1/p' "$out")
   [ -n "$at" ] && [ "$at" -gt 0 ] && [ "$at" -lt 50000000 ] || { fail "the transfer did not move to S2 mid-stream"; return 1; }
   [ "$(grep -c '^from ' "$out")" -eq 2 ] || { fail "expected exactly one switch S1 -> S2"; return 1; }
-  echo "  [$CASE] moved to S2 at offset $at; $(grep throughput "$out")"
+  echo "  [$CASE] moved to S2 at offset $at; $dropped packets dropped by the loss rule; $(grep throughput "$out")"
   records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"] == "completed"' || { fail "expected one completed migration"; return 1; }
   stop_gateway || return 1
 }
@@ -345,7 +357,7 @@ case_kill9() {
     ip netns exec "$NS_G" iptables -t mangle -F "$chain"
     ip netns exec "$NS_G" iptables -t mangle -X "$chain"
   done
-  ! ip netns exec "$NS_G" nft list ruleset | grep -qi tcpmig || { fail "tcpmig rules still there"; return 1; }
+  ! gw_rules | grep -i tcpmig >/dev/null || { fail "tcpmig rules still there"; return 1; }
 }
 
 case_sim() {
@@ -395,6 +407,7 @@ for CASE in "${CASES[@]}"; do
   # Whatever the outcome: the gateway and every peer of this case are gone.
   if [ -n "$GW_PID" ]; then kill -TERM "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null; GW_PID=; fi
   ns_stop "$NS_C" "$NS_S1" "$NS_S2"
+  ip netns exec "$NS_G" tc qdisc del dev g0 root 2>/dev/null
   for t in $(ip netns exec "$NS_G" nft list tables | sed 's/^table //' | tr ' ' ':'); do ip netns exec "$NS_G" nft delete table ${t/:/ }; done
 done
 echo "netns_test: ${#CASES[@]} cases in $((SECONDS - start)) s, ${#FAILED_CASES[@]} failed ${FAILED_CASES[*]:-}"

@@ -59,7 +59,7 @@ ns_stop() {
 topology_down() {
   local ns existing=()
   for ns in "${ALL_NS[@]}"; do
-    ip netns list 2>/dev/null | grep -q "^$ns\b" && existing+=("$ns")
+    ip netns list 2>/dev/null | grep "^$ns\b" >/dev/null && existing+=("$ns")
   done
   [ ${#existing[@]} -gt 0 ] || return 0
   ns_stop "${existing[@]}"
