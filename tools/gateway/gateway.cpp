@@ -211,7 +211,8 @@ void Gateway::run() {
       }
     }
     if ((fds[1].revents & POLLIN) != 0) on_triggers();
-    for (std::size_t i = hooks_.size(); i-- > 0;) {
+    // Only the hooks polled above: on_triggers() may have appended new ones.
+    for (std::size_t i = fds.size() - hooks_at; i-- > 0;) {
       if ((fds[hooks_at + i].revents & POLLIN) != 0) on_hook_exit(i);
     }
     for (std::size_t i = clients_.size(); i-- > 0;) {
