@@ -30,7 +30,7 @@ set -uo pipefail
 BUILD=${1:-build/ns}
 PEER=$BUILD/tests/tcpmig-peer
 BARE=$BUILD/bench/tcpmig-nfq-bare
-GATEWAY=$BUILD/tools/tcpmig-gateway
+GATEWAY=$BUILD/tools/gateway/tcpmig-gateway
 BYTES=${BYTES:-1000000000}
 RUNS=${RUNS:-3}
 CHUNK=${CHUNK:-67108864}

@@ -286,7 +286,9 @@ EOF
   at=$(sed -n 's/^from S2 at offset \([0-9]*\)$/\1/p' "$out")
   [ -n "$at" ] && [ "$at" -gt 0 ] && [ "$at" -lt 50000000 ] || { fail "the transfer did not move to S2 mid-stream"; return 1; }
   [ "$(grep -c '^from ' "$out")" -eq 2 ] || { fail "expected exactly one switch S1 -> S2"; return 1; }
-  echo "  [$CASE] moved to S2 at offset $at; $dropped packets dropped by the loss rule; $(grep throughput "$out")"
+  local note=""
+  [ "$loss" -gt 0 ] && note="; the loss rule dropped $dropped packets"
+  echo "  [$CASE] moved to S2 at offset $at; $(grep throughput "$out")$note"
   records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"] == "completed"' || { fail "expected one completed migration"; return 1; }
   stop_gateway || return 1
 }
