@@ -14,7 +14,7 @@ constexpr std::size_t buffer_bytes = 1 << 16;
 
 PcapWriter::~PcapWriter() { close(); }
 
-bool PcapWriter::open(const std::string& path, std::string& error) {
+bool PcapWriter::open(const std::string& path, std::string& error, uint32_t linktype) {
   close();
   file_ = std::fopen(path.c_str(), "wb");
   if (file_ == nullptr) {
@@ -31,7 +31,7 @@ bool PcapWriter::open(const std::string& path, std::string& error) {
   put32(0);  // thiszone (GMT)
   put32(0);  // sigfigs
   put32(snaplen);
-  put32(linktype_ethernet);
+  put32(linktype);
   flush();
   return true;
 }

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "../test_output.hpp"
-#include "tcpmig/scenario/json.hpp"
+#include "tcpmig/records/json.hpp"
 #include "tcpmig/scenario/runner.hpp"
 #include "tcpmig/scenario/scenario.hpp"
 #include "tcpmig/scenario/units.hpp"

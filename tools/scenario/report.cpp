@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "tcpmig/scenario/json.hpp"
+#include "tcpmig/records/json.hpp"
+#include "tcpmig/records/migration.hpp"
 #include "tcpmig/scenario/runner.hpp"
 #include "tcpmig/scenario/units.hpp"
 
@@ -107,33 +108,6 @@ void print_app(std::FILE* out, const AppResult& a) {
   std::fprintf(out, "%s %s: %s\n", kind.c_str(), a.name.c_str(), what.c_str());
 }
 
-void json_time(JsonWriter& w, std::string_view key, core::Nanos ns) {
-  w.key(key);
-  if (ns == core::kNever) {
-    w.null();
-  } else {
-    w.value(int64_t{ns});
-  }
-}
-
-void json_options(JsonWriter& w, std::string_view key, const core::TcpOptions& o) {
-  w.key(key);
-  w.begin_object();
-  w.key("mss");
-  w.value(uint64_t{o.mss});
-  w.key("window_scale");
-  if (o.window_scale) {
-    w.value(uint64_t{*o.window_scale});
-  } else {
-    w.null();
-  }
-  w.key("sack_permitted");
-  w.value(o.sack_permitted);
-  w.key("timestamps");
-  w.value(o.timestamps);
-  w.end_object();
-}
-
 }  // namespace
 
 std::string format_ms(int64_t ns) {
@@ -191,7 +165,7 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
   w.end_object();
   w.key("events");
   w.value(r.events);
-  json_time(w, "end_time_ns", r.end_time.ns());
+  records::write_time(w, "end_time_ns", r.end_time.ns());
   w.key("trace_lines");
   w.value(r.trace_lines);
   w.key("trace_fingerprint");
@@ -214,55 +188,7 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
     } else {
       w.value(row.migration);
     }
-    w.key("id");
-    w.value(m.id);
-    w.key("client");
-    w.value(core::endpoint_text(m.flow.client));
-    w.key("service");
-    w.value(core::endpoint_text(m.flow.service));
-    w.key("from");
-    w.value(core::endpoint_text(m.from));
-    w.key("to");
-    w.value(core::endpoint_text(m.to));
-    w.key("trigger");
-    w.value(core::trigger_text(m.trigger));
-    w.key("safe_point");
-    w.value(word_of(m.trigger.safe_point));
-    w.key("outcome");
-    w.value(core::outcome_name(m.outcome));
-    w.key("refusal");
-    if (m.outcome == core::Outcome::Refused) {
-      w.value(core::refusal_name(m.refusal));
-    } else {
-      w.null();
-    }
-    json_time(w, "requested_at_ns", m.requested_at);
-    json_time(w, "triggered_at_ns", m.triggered_at);
-    json_time(w, "safe_point_at_ns", m.safe_point_at);
-    json_time(w, "synack_at_ns", m.synack_at);
-    json_time(w, "finished_at_ns", m.finished_at);
-    json_time(w, "first_hold_at_ns", m.first_hold_at);
-    json_time(w, "replay_rtt_ns", m.replay_rtt());
-    json_time(w, "client_stall_ns", m.finished_at == core::kNever && m.first_hold_at != core::kNever
-                                        ? core::kNever
-                                        : m.client_stall());
-    w.key("syn_sent");
-    w.value(m.syn_sent);
-    w.key("target_resets");
-    w.value(m.target_resets);
-    w.key("held");
-    w.value(m.held);
-    w.key("hold_dropped");
-    w.value(m.hold_dropped);
-    w.key("cut");
-    w.value(m.cut);
-    w.key("seq_delta");
-    w.value(m.seq_delta);
-    w.key("ts_delta");
-    w.value(m.ts_delta);
-    json_options(w, "client_options", m.client_options);
-    json_options(w, "old_options", m.old_options);
-    json_options(w, "new_options", m.new_options);
+    records::write_migration_fields(w, m);
     w.end_object();
   }
   w.end_array();
@@ -273,7 +199,7 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
     w.begin_object();
     w.key("migration");
     w.value(q.migration);
-    json_time(w, "at_ns", q.at.ns());
+    records::write_time(w, "at_ns", q.at.ns());
     w.key("reason");
     w.value(std::string_view(core::refusal_name(q.reason)));
     w.end_object();

@@ -31,11 +31,14 @@ class Console;
 namespace tcpmig::tcp {
 class TcpStack;
 }
+namespace tcpmig::records {
+class JsonWriter;
+}
 
 namespace tcpmig::scenario {
 
 class AppKind;
-class JsonWriter;
+using records::JsonWriter;
 struct AppSpec;
 struct AppResult;
 struct Scenario;

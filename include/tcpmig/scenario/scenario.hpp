@@ -36,6 +36,7 @@
 
 #include "tcpmig/core/migrator.hpp"
 #include "tcpmig/net/network.hpp"
+#include "tcpmig/records/migration.hpp"
 #include "tcpmig/scenario/app_kind.hpp"
 #include "tcpmig/sim/time.hpp"
 #include "tcpmig/tcp/config.hpp"
@@ -118,8 +119,7 @@ struct EnumWords<core::Trigger::Kind> {
 /// Safe points as the scenario writes them (safe-point="client-data").
 template <>
 struct EnumWords<core::SafePoint> {
-  static constexpr std::array<std::string_view, 3> words{"auto", "client-data", "quiescent"};
-  static_assert(words.size() == static_cast<std::size_t>(core::SafePoint::Count));
+  static constexpr std::array<std::string_view, 3> words = records::safe_point_words;
 };
 
 /// One <host>, <gateway>, <router> or <switch>.

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "tcpmig/scenario/json.hpp"
+#include "tcpmig/records/json.hpp"
 #include "tcpmig/scenario/runner.hpp"
 #include "tcpmig/scenario/units.hpp"
 #include "tcpmig/tcp/socket.hpp"

@@ -1,7 +1,8 @@
-// A minimal JSON writer for summary.json: objects, arrays, strings, integers,
-// booleans and null, pretty-printed with two-space indentation.
+// A minimal JSON writer: objects, arrays, strings, integers, booleans and
+// null, pretty-printed with two-space indentation (tcpmig-sim's summary.json)
+// or compact on one line (tcpmig-gateway's replies and JSON Lines records).
 //
-// Place in the layers: scenario loading / run reports (tools/scenario); std only.
+// Place in the layers: tools/records (tcpmig-sim's report, tcpmig-gateway); std only.
 // Rules: keys appear in the order they are written (stable output); strings
 // are escaped per RFC 8259 (quote, backslash, control characters as \uXXXX
 // or their short forms); bytes that are not valid UTF-8 become U+FFFD, so the
@@ -14,10 +15,14 @@
 #include <string_view>
 #include <vector>
 
-namespace tcpmig::scenario {
+namespace tcpmig::records {
 
 class JsonWriter {
  public:
+  enum class Layout : uint8_t { Pretty, OneLine };
+  /// Pretty: members on their own lines, indented by two spaces per level.
+  /// OneLine: no whitespace at all. Either way the top-level value ends with '\n'.
+  explicit JsonWriter(Layout layout = Layout::Pretty) : layout_(layout) {}
   /// Starts an object (as a value: after key() or inside an array, or at the top).
   void begin_object() { open('{'); }
   /// Ends the innermost object.
@@ -53,9 +58,10 @@ class JsonWriter {
   void before_value();
   void newline();
 
+  Layout layout_;              // whitespace rule
   std::string out_;            // the document
   std::vector<bool> first_;    // per open container: no member written yet
   bool after_key_ = false;     // a key was written; its value comes next
 };
 
-}  // namespace tcpmig::scenario
+}  // namespace tcpmig::records

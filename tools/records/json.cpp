@@ -1,7 +1,7 @@
-// Minimal JSON writer (see include/tcpmig/scenario/json.hpp).
-#include "tcpmig/scenario/json.hpp"
+// Minimal JSON writer (see include/tcpmig/records/json.hpp).
+#include "tcpmig/records/json.hpp"
 
-namespace tcpmig::scenario {
+namespace tcpmig::records {
 
 namespace {
 
@@ -76,6 +76,7 @@ void JsonWriter::append_string(std::string& out, std::string_view s) {
 }
 
 void JsonWriter::newline() {
+  if (layout_ == Layout::OneLine) return;
   out_ += '\n';
   out_.append(2 * first_.size(), ' ');
 }
@@ -111,7 +112,7 @@ void JsonWriter::key(std::string_view k) {
   first_.back() = false;
   newline();
   append_string(out_, k);
-  out_ += ": ";
+  out_ += layout_ == Layout::OneLine ? ":" : ": ";
   after_key_ = true;
 }
 
@@ -140,4 +141,4 @@ void JsonWriter::null() {
   out_ += "null";
 }
 
-}  // namespace tcpmig::scenario
+}  // namespace tcpmig::records

@@ -1,0 +1,87 @@
+// One NFQUEUE queue over netlink (libmnl + libnetfilter_queue's nfq_nlmsg_*
+// helpers): bind, configure, read packets, send verdicts in batches.
+//
+// Place in the layers: tools/gateway, Linux only. Call chain:
+//   Worker::run -> NfQueue::read -> PacketHandler::on_packet (per packet)
+//               -> NfQueue::accept / verdict (queued) -> NfQueue::flush
+// Rules:
+// - Configuration: copy whole packets (NFQNL_COPY_PACKET, 0xffff bytes),
+//   NFQA_CFG_F_GSO (GSO packets arrive whole, not segmented for us) and
+//   NFQA_CFG_F_FAIL_OPEN (a full queue accepts instead of dropping); an
+//   8 MiB receive buffer (SO_RCVBUFFORCE when allowed).
+// - Verdicts: a run of plain accepts is one NFQNL_MSG_VERDICT_BATCH message
+//   (every id up to the last one); a rewritten packet (its bytes) or a drop
+//   gets its own message. Messages are collected and sent together by
+//   flush(), which the worker calls after each read round and before it
+//   sends a packet of its own (so earlier packets leave first).
+// - ENOBUFS on read (the kernel could not queue a message: the socket was
+//   full) is counted and reading goes on; error replies to verdicts are counted.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "metrics.hpp"
+
+struct mnl_socket;
+
+namespace tcpmig::gateway_tool {
+
+/// One packet from the queue; `payload` is valid during on_packet only.
+struct QueuedPacket {
+  uint32_t id = 0;
+  std::span<uint8_t> payload;  ///< the IPv4 packet (possibly truncated: see truncated)
+  bool gso = false;            ///< NFQA_SKB_GSO: larger than the MTU, segmented by the kernel later
+  bool partial_checksum = false;  ///< NFQA_SKB_CSUMNOTREADY: the TCP checksum field holds only the pseudo-header sum
+  bool truncated = false;      ///< the kernel copied less than the whole packet (NFQA_CAP_LEN)
+};
+
+class PacketHandler {
+ public:
+  virtual ~PacketHandler() = default;
+  virtual void on_packet(const QueuedPacket& p) = 0;
+};
+
+class NfQueue {
+ public:
+  NfQueue() = default;
+  ~NfQueue();
+  NfQueue(const NfQueue&) = delete;
+  NfQueue& operator=(const NfQueue&) = delete;
+
+  /// Binds queue `num` and configures it; false with `error` saying why
+  /// ("need CAP_NET_ADMIN (run as root)", "queue 0 is in use by another program", ...).
+  bool open(uint16_t num, std::string& error);
+  [[nodiscard]] int fd() const;
+  /// Reads up to `max` packets without blocking and hands each to `h`.
+  void read(PacketHandler& h, std::size_t max, HostCounters& c);
+  /// Accepts the packet unchanged (joins the current batch).
+  void accept(uint32_t id);
+  /// Accepts the packet with new bytes.
+  void accept_modified(uint32_t id, std::span<const uint8_t> bytes);
+  /// Drops the packet.
+  void drop(uint32_t id);
+  /// Sends every collected verdict.
+  void flush(HostCounters& c);
+
+ private:
+  void end_batch();
+  char* put(std::size_t room);
+  void send_tx();
+  bool config(const std::vector<uint8_t>& msg, std::string& error);
+  void handle(std::span<uint8_t> buf, PacketHandler& h, HostCounters& c);
+
+  mnl_socket* nl_ = nullptr;
+  uint16_t num_ = 0;
+  uint32_t portid_ = 0;
+  std::vector<uint8_t> rx_;       // one message (a packet up to 64 KiB + attributes)
+  std::vector<uint8_t> tx_;       // collected verdict messages
+  std::size_t tx_used_ = 0;
+  uint64_t tx_errors_ = 0;        // verdict sends that failed, not yet added to the counters
+  bool batch_open_ = false;       // accepts not yet sent as a batch
+  uint32_t batch_last_ = 0;       // highest id of the open batch
+};
+
+}  // namespace tcpmig::gateway_tool
