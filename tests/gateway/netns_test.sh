@@ -21,6 +21,12 @@
 #   refused   target without a listener: migration aborts, flow stays on S1
 #   kill9     kill -9 of the gateway before any migration: the connection goes on
 #   sim       the seed case in tcpmig-sim and through tcpmig-gateway agree
+#   control   ctl flows / stats prometheus / a bad command / cancel of an armed
+#             migration: the flow stays on S1, the record says cancelled
+#   hookfail  an --on-trigger command that fails: target down, the migration
+#             ends aborted-target-down, every reply from S1
+# The seed case also writes --pcap, which tshark must read without a bad
+# checksum or malformed packet (tests/check_pcaps.sh).
 #
 # Exit 0: all passed; 1: a case failed (its logs are printed); 77: network
 # namespaces are not available and CI is unset (with CI set that is a failure).
@@ -39,7 +45,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 CASES=("$@")
-[ ${#CASES[@]} -eq 0 ] && CASES=(forward seed bulk lossy back refused kill9 sim)
+[ ${#CASES[@]} -eq 0 ] && CASES=(forward seed bulk lossy back refused kill9 sim control hookfail)
 
 skip_or_fail() {
   if [ -z "${CI:-}" ]; then
@@ -231,7 +237,8 @@ run_seed() {
   if [ -n "$(ip netns exec "$NS_S2" ss -Htln 2>/dev/null)" ]; then fail "something already listens in s2"; return 1; fi
   local trigger out
   trigger=$(write_on_trigger)
-  start_gateway --migrate-to $S2_ADDR --after-requests 2 --on-trigger "$trigger" || return 1
+  mkdir -p "$WORK/pcap-$CASE"
+  start_gateway --migrate-to $S2_ADDR --after-requests 2 --on-trigger "$trigger" --pcap "$WORK/pcap-$CASE/gateway.pcap" || return 1
   # While running, the gateway's rules are in place.
   gw_rules | grep -i tcpmig >/dev/null || { fail "no tcpmig rule in gw while running"; return 1; }
   out=$(log_file client.out)
@@ -245,6 +252,11 @@ run_seed() {
   records_check "$rec" 'len(r) == 1 and r[0]["outcome"] == "completed" and r[0]["from"] == "10.0.2.10:80" and r[0]["to"] == "10.0.2.20:80"' ||
     { fail "expected one completed migration 10.0.2.10:80 -> 10.0.2.20:80"; return 1; }
   stop_gateway || return 1
+  # What left the gateway, as Wireshark would show it: every packet, checksums right.
+  sh "$SOURCE/tests/check_pcaps.sh" "$WORK/pcap-$CASE" >"$WORK/$CASE.tshark" 2>&1 ||
+    { fail "tshark found problems in the gateway's pcap"; return 1; }
+  [ "$(tshark -r "$WORK/pcap-$CASE/gateway.pcap" -n 2>/dev/null | wc -l)" -ge 30 ] ||
+    { fail "the gateway's pcap has fewer packets than the exchange"; return 1; }
 }
 
 case_seed() { run_seed; }
@@ -328,6 +340,47 @@ case_refused() {
   [ "$(reply_runs "$out")" = "S1" ] && [ "$(grep -c '^reply' "$out")" -eq 10 ] || { fail "expected 10 replies, all from S1"; return 1; }
   grep -q '^reply 10 from S1$' "$out" || { fail "S1 did not see all 10 requests on one connection"; return 1; }
   records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"].startswith("aborted")' || { fail "expected one aborted migration"; return 1; }
+  stop_gateway || return 1
+}
+
+case_control() {
+  start_server "$NS_S1" serve $S1_ADDR S1 || return 1
+  start_server "$NS_S2" serve $S2_ADDR S2 || return 1
+  start_gateway --migrate-to $S2_ADDR --after-requests 6 || return 1
+  local out pid f="$WORK/$CASE.ctl.out"
+  out=$(log_file client.out)
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 10 --interval-ms 200 --timeout-ms 5000 >"$out" 2>&1 &
+  pid=$!
+  wait_for "$out" '^reply 2 from S1$' 10 || { fail "no second reply from S1"; return 1; }
+  ctl flows >"$f" 2>&1 || { fail "ctl flows failed"; return 1; }
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["flows"]; assert d["ok"] and d["total"]==1 and f[0]["state"]=="armed" and f[0]["backend"]=="10.0.2.10:80" and f[0]["requests"]>=2, d' "$f" ||
+    { fail "ctl flows: expected one armed flow on 10.0.2.10:80"; return 1; }
+  ctl stats prometheus >"$f" 2>&1 || { fail "ctl stats prometheus failed"; return 1; }
+  grep -q '^tcpmig_gateway_flows_by_state{state="armed"} 1$' "$f" && grep -q '^tcpmig_gateway_rules 1$' "$f" ||
+    { fail "stats prometheus: expected one armed flow and one rule"; return 1; }
+  # A bad command is an error reply (exit 1) and changes nothing.
+  if ctl migrate all nowhere >"$f" 2>&1; then fail "ctl accepted 'migrate all nowhere'"; return 1; fi
+  grep -q '"ok":false' "$f" || { fail "no error reply for a bad command"; return 1; }
+  if ctl cancel 99 >"$f" 2>&1; then fail "ctl accepted 'cancel 99'"; return 1; fi
+  ctl cancel >"$f" 2>&1 || { fail "ctl cancel failed"; return 1; }
+  grep -q '"migrations":1' "$f" && grep -q '"rule":true' "$f" || { fail "cancel: expected one migration and the rule ended"; return 1; }
+  wait $pid || { fail "request client failed"; return 1; }
+  [ "$(reply_runs "$out")" = "S1" ] && grep -q '^reply 10 from S1$' "$out" || { fail "expected all 10 replies from S1 on one connection"; return 1; }
+  records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"] == "cancelled"' || { fail "expected one cancelled record"; return 1; }
+  stop_gateway || return 1
+}
+
+case_hookfail() {
+  start_server "$NS_S1" serve $S1_ADDR S1 || return 1
+  start_gateway --migrate-to $S2_ADDR --after-requests 2 --on-trigger "exit 3" || return 1
+  local out
+  out=$(log_file client.out)
+  ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 10 --interval-ms 100 --timeout-ms 5000 >"$out" 2>&1 ||
+    { fail "request client failed"; return 1; }
+  [ "$(reply_runs "$out")" = "S1" ] && grep -q '^reply 10 from S1$' "$out" || { fail "expected all 10 replies from S1"; return 1; }
+  records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"] == "aborted-target-down"' ||
+    { fail "expected one aborted-target-down record"; return 1; }
+  grep -q 'failed (exit 3): target down' "$GW_LOG" || { fail "the log does not say the hook failed"; return 1; }
   stop_gateway || return 1
 }
 

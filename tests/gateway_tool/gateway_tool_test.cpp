@@ -129,6 +129,8 @@ TEST_CASE("metrics: Prometheus text and JSON list the same numbers") {
                "# TYPE tcpmig_gateway_received_total counter\n"
                "tcpmig_gateway_received_total 101\n") != std::string::npos);
   CHECK(p.find("# TYPE tcpmig_gateway_flows gauge\ntcpmig_gateway_flows 5\n") != std::string::npos);
+  CHECK(p.find("tcpmig_gateway_flows_by_state{state=\"replaying\"} 0\n") != std::string::npos);
+  CHECK(p.find("tcpmig_gateway_held_packets 0\n") != std::string::npos);
   CHECK(p.find("tcpmig_gateway_enobufs_total 3\n") != std::string::npos);
   CHECK(p.find("tcpmig_gateway_verdicts_total{verdict=\"modified\"} 40\n") != std::string::npos);
   CHECK(p.find("tcpmig_gateway_packets_by_reason_total{reason=\"held\"} 7\n") != std::string::npos);
@@ -140,7 +142,8 @@ TEST_CASE("metrics: Prometheus text and JSON list the same numbers") {
   }
   CHECK(helps == 1);
   const std::string j = stats_json(s);
-  CHECK(j.find("{\"ok\":true,\"stats\":{\"queues\":2,\"flows\":5,\"received_total\":101,") == 0);
+  CHECK(j.find("{\"ok\":true,\"stats\":{\"queues\":2,\"flows\":5,\"flows_by_state\":{\"syn-sent\":0,") == 0);
+  CHECK(j.find("\"received_total\":101,") != std::string::npos);
   CHECK(j.find("\"packets_by_reason_total\":{\"not-ipv4\":0,") != std::string::npos);
   CHECK(j.find("\"held\":7") != std::string::npos);
   CHECK(j.back() == '\n');

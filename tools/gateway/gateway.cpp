@@ -49,6 +49,12 @@ std::string finish(records::JsonWriter& w) {
 Gateway::Gateway(Options o) : o_(std::move(o)), shared_(o_.name, o_.keep_records) {
   cfg_.max_flows = o_.max_flows;
   cfg_.table_memory = &table_memory_;
+  cfg_.idle_timeout = o_.idle_timeout;
+  cfg_.syn_timeout = o_.syn_timeout;
+  cfg_.keep_records = false;  // finished records reach the ring and --records through the observer
+  if (getrandom(&cfg_.hash_seed, sizeof cfg_.hash_seed, 0) != sizeof cfg_.hash_seed) {
+    cfg_.hash_seed = static_cast<uint64_t>(monotonic_ns());
+  }
   spec_.queue = o_.queue;
   spec_.queues = o_.queues;
   spec_.service = o_.service;
@@ -288,9 +294,7 @@ void Gateway::on_control_readable(Client& c) {
 std::string Gateway::execute(const Command& cmd) {
   if (const auto* m = std::get_if<MigrateAll>(&cmd)) return migrate_all(m->target, core::Trigger::now(), false);
   if (const auto* m = std::get_if<MigrateFlow>(&cmd)) return migrate_flow(*m);
-  if (std::holds_alternative<Cancel>(cmd)) {
-    return error_reply("cancel needs Migrator::cancel_request / cancel_all, which this build's core does not have");
-  }
+  if (const auto* c = std::get_if<Cancel>(&cmd)) return cancel(*c);
   if (std::holds_alternative<Status>(cmd)) return status();
   if (std::holds_alternative<Flows>(cmd)) return flows();
   if (std::holds_alternative<Records>(cmd)) return records_reply();
@@ -345,23 +349,34 @@ std::string Gateway::migrate_flow(const MigrateFlow& m) {
   const core::FlowKey key{m.client, o_.service};
   std::optional<core::Refusal> refusal;
   std::optional<std::pair<std::size_t, uint64_t>> ok;  // worker, record id
+  std::optional<uint64_t> core_request;                // the core's number of the request, while pending
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    const auto r = workers_[i]->call([&](Worker& wk) {
-      auto res = wk.core().migrate_flow(key, m.target, core::Trigger::now(), monotonic_ns());
+    struct Answer {
+      wire::Result<uint64_t, core::Refusal> res;
+      std::optional<uint64_t> request;
+    };
+    const Answer a = workers_[i]->call([&](Worker& wk) {
+      Answer out{wk.core().migrate_flow(key, m.target, core::Trigger::now(), monotonic_ns()), std::nullopt};
+      if (out.res) {
+        for (const core::MigrationRecord& r : wk.core().pending_records()) {
+          if (r.id == *out.res) out.request = r.request;
+        }
+      }
       wk.flush();
-      return res;
+      return out;
     });
-    if (r) {
-      ok.emplace(i, *r);
-    } else if (r.error() != core::Refusal::UnknownFlow || !refusal) {
-      refusal = r.error();
+    if (a.res) {
+      ok.emplace(i, *a.res);
+      core_request = a.request;
+    } else if (a.res.error() != core::Refusal::UnknownFlow || !refusal) {
+      refusal = a.res.error();
     }
   }
   if (!ok) return error_reply(core::refusal_name(refusal.value_or(core::Refusal::UnknownFlow)));
   const uint64_t id = requests_.size();
   auto& per = requests_.emplace_back(workers_.size());
-  // The core numbers accepted flow requests too; the record's `request` is it.
-  per[ok->first] = ok->second;
+  // The core numbers flow requests too (the record's `request`); `cancel ID` uses it.
+  per[ok->first] = core_request;
   log(o_.name, "request " + std::to_string(id) + ": flow " + core::endpoint_text(m.client) + " to " +
                    core::endpoint_text(m.target) + " (now): record " + std::to_string(ok->second));
   records::JsonWriter w = ok_writer();
@@ -374,6 +389,37 @@ std::string Gateway::migrate_flow(const MigrateFlow& m) {
   return finish(w);
 }
 
+std::string Gateway::cancel(const Cancel& c) {
+  if (c.request && *c.request >= requests_.size()) {
+    return error_reply("no request " + std::to_string(*c.request) + " (requests so far: " +
+                       std::to_string(requests_.size()) + ")");
+  }
+  core::CancelInfo sum;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    std::optional<uint64_t> number;
+    if (c.request) {
+      number = requests_[*c.request][i];
+      if (!number) continue;  // that request reached no flow on this queue
+    }
+    const core::CancelInfo got = workers_[i]->call([&](Worker& wk) {
+      const core::CancelInfo r = number ? wk.core().cancel(*number, monotonic_ns()) : wk.core().cancel_all(monotonic_ns());
+      wk.flush();
+      return r;
+    });
+    sum.rule = sum.rule || got.rule;
+    sum.migrations += got.migrations;
+  }
+  log(o_.name, (c.request ? "request " + std::to_string(*c.request) : std::string("every request")) +
+                   " cancelled: " + std::to_string(sum.migrations) + " migrations ended" +
+                   (sum.rule ? ", rule stopped" : ""));
+  records::JsonWriter w = ok_writer();
+  w.key("rule");
+  w.value(sum.rule);
+  w.key("migrations");
+  w.value(uint64_t{sum.migrations});
+  return finish(w);
+}
+
 StatsSnapshot Gateway::snapshot() {
   StatsSnapshot s;
   for (auto& w : workers_) {
@@ -381,9 +427,13 @@ StatsSnapshot Gateway::snapshot() {
       core::Counters c;
       HostCounters h;
       std::size_t flows;
+      core::Gauges g;
     };
-    const Part p = w->call([](Worker& wk) { return Part{wk.core().counters(), wk.host(), wk.core().flow_count()}; });
+    const Part p = w->call([](Worker& wk) {
+      return Part{wk.core().counters(), wk.host(), wk.core().flow_count(), wk.core().gauges()};
+    });
     add_counters(s.core, p.c);
+    add_gauges(s.gauges, p.g);
     s.host += p.h;
     s.flows += p.flows;
   }
@@ -433,19 +483,45 @@ std::string Gateway::status() {
 }
 
 std::string Gateway::flows() {
+  // At most kMaxListed flows a queue, in table order; `total` says how many there are.
+  constexpr std::size_t kMaxListed = 1000;
   records::JsonWriter w = ok_writer();
-  w.key("queues");
+  w.key("flows");
   w.begin_array();
+  uint64_t total = 0;
   for (auto& wk : workers_) {
-    const std::size_t n = wk->call([](Worker& x) { return x.core().flow_count(); });
-    w.begin_object();
-    w.key("queue");
-    w.value(uint64_t{wk->queue()});
-    w.key("flows");
-    w.value(uint64_t{n});
-    w.end_object();
+    struct Part {
+      std::vector<core::FlowStatus> flows;
+      std::size_t total;
+    };
+    const Part p = wk->call([](Worker& x) { return Part{x.core().flows(kMaxListed), x.core().flow_count()}; });
+    total += p.total;
+    for (const core::FlowStatus& f : p.flows) {
+      w.begin_object();
+      w.key("queue");
+      w.value(uint64_t{wk->queue()});
+      w.key("client");
+      w.value(core::endpoint_text(f.key.client));
+      w.key("service");
+      w.value(core::endpoint_text(f.key.service));
+      w.key("backend");
+      w.value(core::endpoint_text(f.backend));
+      w.key("state");
+      w.value(core::flow_state_name(f.state));
+      w.key("migrations");
+      w.value(f.migrations);
+      w.key("requests");
+      w.value(f.requests);
+      w.key("client_bytes");
+      w.value(f.client_bytes);
+      w.key("queued");
+      w.value(f.queued);
+      w.end_object();
+    }
   }
   w.end_array();
+  w.key("total");
+  w.value(total);
   return finish(w);
 }
 
@@ -506,8 +582,16 @@ void Gateway::on_hook_exit(std::size_t i) {
   }
   ++hook_failures_;
   hook_state_[key] = HookState::Failed;
-  log(o_.name, "--on-trigger for " + key + " failed (exit " + std::to_string(code) +
-                   "): migrations to it keep waiting (this core cannot abort them: no target_down)");
+  uint32_t ended = 0;
+  for (auto& w : workers_) {
+    ended += w->call([t = h.target](Worker& wk) {
+      const uint32_t n = wk.core().target_down(t, monotonic_ns());
+      wk.flush();
+      return n;
+    });
+  }
+  log(o_.name, "--on-trigger for " + key + " failed (exit " + std::to_string(code) + "): target down, " +
+                   std::to_string(ended) + " migrations to it aborted, their flows stay");
 }
 
 }  // namespace tcpmig::gateway_tool

@@ -40,6 +40,8 @@ struct Options {
   std::string records;
   std::size_t keep_records = 1000;
   uint32_t max_flows = 65536;
+  core::Nanos idle_timeout = core::Config{}.idle_timeout;
+  core::Nanos syn_timeout = core::Config{}.syn_timeout;
 };
 
 class Gateway {
@@ -77,6 +79,7 @@ class Gateway {
   std::string migrate_flow(const MigrateFlow& m);
   std::string status();
   std::string flows();
+  std::string cancel(const Cancel& c);
   std::string records_reply();
   StatsSnapshot snapshot();
   void on_triggers();

@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-flows", o.max_flows, "flow table capacity per queue (default 65536)")
       ->check(CLI::Range(uint32_t{1}, uint32_t{1} << 26));
   app.add_option("--name", o.name, "name in logs and records (default tcpmig-gateway)");
+  std::string idle_timeout, syn_timeout;
+  app.add_option("--idle-timeout", idle_timeout,
+                 "forget flows with no packet this long (ns, us, ms or s; default 432000s = 5 days, conntrack's established timeout)");
+  app.add_option("--syn-timeout", syn_timeout,
+                 "forget flows whose handshake did not complete after this long (default 120s)");
   auto* ctl_cmd = app.add_subcommand("ctl", "send one control command to a running gateway and print the reply");
   std::string ctl_path;
   std::vector<std::string> ctl_words;
@@ -140,6 +145,16 @@ int main(int argc, char** argv) {
   if (!o.on_trigger.empty() && !*after_opt) return usage("--on-trigger needs --after-requests");
   if (queue + o.queues > 65536) return usage("--queue + --queues goes past queue 65535");
   if (*after_opt) o.after_requests = after;
+  for (auto [text, flag, out] : {std::tuple{&idle_timeout, "--idle-timeout", &o.idle_timeout},
+                                 std::tuple{&syn_timeout, "--syn-timeout", &o.syn_timeout}}) {
+    if (text->empty()) continue;
+    const auto d = tcpmig::scenario::parse_duration(*text);
+    // The core keeps last-seen times in ticks of 2^24 ns, at most 2^30 of them (about 208 days).
+    if (!d || d->ns() <= 0 || d->ns() > (int64_t{1} << 54)) {
+      return usage(std::string(flag) + " '" + *text + "' is not a duration between 1ns and 208 days (e.g. 300s, 7200s, 1500ms)");
+    }
+    *out = d->ns();
+  }
   o.queue = static_cast<uint16_t>(queue);
   o.rules = rules == "nft" ? gw::RulesChoice::Nft : rules == "iptables" ? gw::RulesChoice::Iptables : gw::RulesChoice::Auto;
 

@@ -37,6 +37,16 @@ void add_counters(core::Counters& sum, const core::Counters& more) {
   sum.migrations_requested += more.migrations_requested;
   sum.migrations_completed += more.migrations_completed;
   sum.migrations_aborted += more.migrations_aborted;
+  sum.migrations_cancelled += more.migrations_cancelled;
+  sum.flows_idle += more.flows_idle;
+  sum.emitted += more.emitted;
+}
+
+void add_gauges(core::Gauges& sum, const core::Gauges& more) {
+  sum.held += more.held;
+  for (std::size_t i = 0; i < sum.flows_by_state.size(); ++i) sum.flows_by_state[i] += more.flows_by_state[i];
+  sum.rules += more.rules;
+  sum.pending += more.pending;
 }
 
 std::vector<Metric> metrics_of(const StatsSnapshot& s) {
@@ -51,12 +61,20 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   const core::Counters& c = s.core;
   gauge("queues", "NFQUEUE queues served (one worker each).", s.queues);
   gauge("flows", "Flows in the flow tables.", s.flows);
+  for (std::size_t i = 0; i < s.gauges.flows_by_state.size(); ++i) {
+    m.push_back({"flows_by_state", "Flows in the flow tables, by state.", "gauge",
+                 std::string("state=\"") + core::flow_state_name(static_cast<core::FlowState>(i)) + "\"",
+                 s.gauges.flows_by_state[i]});
+  }
+  gauge("held_packets", "Client packets held by migrations under way.", s.gauges.held);
+  gauge("pending_migrations", "Migrations not finished (begun or queued).", s.gauges.pending);
+  gauge("rules", "Service rules that still reach new flows.", s.gauges.rules);
   counter("received_total", "Packets read from NFQUEUE.", h.received);
   counter("enobufs_total", "Times the queue socket overflowed (ENOBUFS); the kernel could not queue packets.",
           h.enobufs);
   counter("receive_errors_total", "Other errors reading the queue socket.", h.receive_errors);
   counter("gso_total", "GSO packets received (larger than the MTU).", h.gso);
-  counter("checksum_completed_total", "Partial TCP checksums completed in user space before rewriting.",
+  counter("checksum_completed_total", "Partial TCP checksums of rewritten single packets completed in user space.",
           h.checksum_completed);
   counter("truncated_total", "Packets the kernel copied short: passed unchanged without the core.", h.truncated);
   counter("unrelated_total", "TCP packets neither to nor from the service or a backend: passed.", h.unrelated);
@@ -78,6 +96,7 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   counter("pcap_records_total", "Packets written to the --pcap file.", h.pcap_records);
   counter("flows_created_total", "Flows the core started tracking.", c.flows_created);
   counter("flows_expired_total", "Flows the core forgot.", c.flows_expired);
+  counter("flows_idle_total", "Flows forgotten after the idle or SYN timeout (of flows_expired).", c.flows_idle);
   counter("replayed_syns_total", "Replayed SYNs sent, retransmissions included.", c.syn_sent);
   counter("resets_sent_total", "RSTs the core sent (all kinds).", c.resets_sent);
   counter("stale_resets_total", "RSTs answering packets from former backends.", c.stale_resets);
@@ -86,6 +105,7 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   m.push_back({"migrations_total", mig_help, "counter", "event=\"requested\"", c.migrations_requested});
   m.push_back({"migrations_total", mig_help, "counter", "event=\"completed\"", c.migrations_completed});
   m.push_back({"migrations_total", mig_help, "counter", "event=\"aborted\"", c.migrations_aborted});
+  m.push_back({"migrations_total", mig_help, "counter", "event=\"cancelled\"", c.migrations_cancelled});
   gauge("records_kept", "Finished migrations kept for the records command.", s.records_kept);
   counter("control_errors_total", "Control commands answered with an error.", s.control_errors);
   counter("hook_failures_total", "--on-trigger commands that failed.", s.hook_failures);

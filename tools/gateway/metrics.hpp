@@ -23,7 +23,7 @@ struct HostCounters {
   uint64_t enobufs = 0;             ///< the queue socket overflowed (ENOBUFS): packets the kernel could not queue
   uint64_t receive_errors = 0;      ///< other receive errors
   uint64_t gso = 0;                 ///< GSO packets received (larger than the MTU)
-  uint64_t checksum_completed = 0;  ///< partial TCP checksums completed before rewriting
+  uint64_t checksum_completed = 0;  ///< partial TCP checksums of rewritten single (not GSO) packets completed
   uint64_t truncated = 0;           ///< packets copied short by the kernel: passed unchanged, not seen by the core
   uint64_t unrelated = 0;           ///< IPv4/TCP packets neither to nor from the service or a backend: passed
   uint64_t accepted = 0;            ///< verdicts: accept unchanged
@@ -41,12 +41,15 @@ struct HostCounters {
 
 /// Adds the core's counters of another worker.
 void add_counters(core::Counters& sum, const core::Counters& more);
+/// Adds the core's gauges of another worker.
+void add_gauges(core::Gauges& sum, const core::Gauges& more);
 
 /// Everything `stats` reports, summed over the workers.
 struct StatsSnapshot {
   core::Counters core;
   HostCounters host;
   uint64_t flows = 0;          ///< flows in the tables now
+  core::Gauges gauges;         ///< held packets, flows per state, rules, pending migrations (summed)
   uint64_t queues = 0;         ///< workers
   uint64_t records_kept = 0;   ///< finished migrations in the `records` ring
   uint64_t control_errors = 0; ///< control commands answered with an error

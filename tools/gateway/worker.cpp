@@ -111,9 +111,17 @@ std::size_t Shared::records_kept() const {
   return records_.size();
 }
 
-void Shared::pcap(std::span<const uint8_t> ipv4, HostCounters& c) {
+void Shared::pcap(std::span<const uint8_t> ipv4, HostCounters& c, bool partial) {
   const std::lock_guard lock(m_);
   if (!pcap_.is_open()) return;
+  if (partial) {
+    // The kernel or the NIC completes this checksum later; the capture shows
+    // the packet as it will be on the wire (tcpdump on the host would show
+    // the partial sum and call it "incorrect").
+    pcap_scratch_.assign(ipv4.begin(), ipv4.end());
+    complete_tcp_checksum(pcap_scratch_);
+    ipv4 = pcap_scratch_;
+  }
   pcap_.write(sim::Time::from_ns(realtime_ns()), ipv4);
   ++c.pcap_records;
 }
@@ -234,26 +242,30 @@ void Worker::on_packet(const QueuedPacket& p) {
     } else if (dst != service_) {
       ++host_.unrelated;
       ++host_.accepted;
-      shared_.pcap(b, host_);
+      shared_.pcap(b, host_, p.partial_checksum);
       nfq_.accept(p.id);
       return;
     }
   }
-  // A partial checksum (CHECKSUM_PARTIAL: only the pseudo-header sum) is
-  // completed first unless the packet is GSO: the kernel recomputes the
-  // checksum of every segment it cuts from a GSO packet, but forwards a
-  // single rewritten packet as it is (nfqnl_mangle marks it CHECKSUM_NONE).
-  if (p.partial_checksum && !p.gso && complete_tcp_checksum(b)) ++host_.checksum_completed;
-  const core::Verdict v = core_.process(b, dir, monotonic_ns());
+  // A partial checksum (CHECKSUM_PARTIAL: only the pseudo-header sum) stays
+  // partial through the core (core rule 10). An unchanged packet keeps its
+  // partial state in the kernel; a GSO packet is cut into segments whose
+  // checksums the kernel computes; but a single rewritten packet is forwarded
+  // as it is (nfqnl_mangle marks it CHECKSUM_NONE), so that one is completed here.
+  const core::Verdict v = core_.process(b, dir, monotonic_ns(),
+                                        p.partial_checksum ? core::Checksum::Partial : core::Checksum::Complete);
+  if (v.action == core::Action::Modified && p.partial_checksum && !p.gso && complete_tcp_checksum(b)) {
+    ++host_.checksum_completed;
+  }
   switch (v.action) {
     case core::Action::Pass:
       ++host_.accepted;
-      shared_.pcap(b, host_);
+      shared_.pcap(b, host_, p.partial_checksum);
       nfq_.accept(p.id);
       break;
     case core::Action::Modified:
       ++host_.modified;
-      shared_.pcap(b, host_);
+      shared_.pcap(b, host_, p.partial_checksum && p.gso);
       nfq_.accept_modified(p.id, b);
       break;
     case core::Action::Drop:

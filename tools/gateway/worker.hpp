@@ -46,8 +46,8 @@ class Shared {
   /// The records kept, oldest first, as one-line JSON objects.
   std::vector<std::string> records() const;
   std::size_t records_kept() const;
-  /// Appends a packet to --pcap (if open).
-  void pcap(std::span<const uint8_t> ipv4, HostCounters& c);
+  /// Appends a packet to --pcap (if open); a partial checksum is completed in the copy written.
+  void pcap(std::span<const uint8_t> ipv4, HostCounters& c, bool partial = false);
   void flush_pcap();
   void close_pcap();
   /// Written when a trigger is queued for the main thread (an eventfd).
@@ -64,6 +64,7 @@ class Shared {
   std::vector<core::Endpoint> triggered_; // for the main thread
   std::FILE* records_file_ = nullptr;
   sim::PcapWriter pcap_;
+  std::vector<uint8_t> pcap_scratch_;  // a packet whose checksum is completed for the capture
 };
 
 class Worker final : private core::PacketSink, private core::MigrationObserver, private PacketHandler {
