@@ -17,6 +17,8 @@ HostCounters& HostCounters::operator+=(const HostCounters& o) {
   modified += o.modified;
   dropped += o.dropped;
   verdict_errors += o.verdict_errors;
+  verdicts_lost += o.verdicts_lost;
+  modified_too_long += o.modified_too_long;
   emitted += o.emitted;
   segmented += o.segmented;
   sent += o.sent;
@@ -65,6 +67,12 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   m.push_back({"verdicts_total", verdict_help, "counter", "verdict=\"modified\"", h.modified});
   m.push_back({"verdicts_total", verdict_help, "counter", "verdict=\"drop\"", h.dropped});
   counter("verdict_errors_total", "Verdicts that could not be sent or that the kernel refused.", h.verdict_errors);
+  counter("verdicts_lost_total",
+          "Rewritten packets dropped because their verdict could not be sent (TCP retransmits them).",
+          h.verdicts_lost);
+  counter("modified_too_long_total",
+          "Rewritten packets too long for a verdict (over 65531 bytes): sent on the raw socket instead.",
+          h.modified_too_long);
   counter("packets_total", "Packets the migration core processed.", c.packets);
   for (std::size_t i = 0; i < c.by_reason.size(); ++i) {
     m.push_back({"packets_by_reason_total", "Packets by the core's verdict reason.", "counter",

@@ -103,6 +103,7 @@ class Worker final : private core::PacketSink, private core::MigrationObserver, 
   void run_jobs();
   void on_packet(const QueuedPacket& p) override;
   void emit(std::span<const uint8_t> ipv4, core::Direction dir) override;
+  void send_instead(uint32_t id, std::span<const uint8_t> ipv4);
   void on_triggered(const core::MigrationRecord& r) override;
   void on_finished(const core::MigrationRecord& r) override;
 
