@@ -54,7 +54,7 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   gauge("queues", "NFQUEUE queues served (one worker each).", s.queues);
   gauge("flows", "Flows in the flow tables.", s.flows);
   counter("received_total", "Packets read from NFQUEUE.", h.received);
-  counter("enobufs_total", "Times the queue socket overflowed (ENOBUFS); the kernel could not queue packets.",
+  counter("enobufs_total", "Times the queue socket overflowed (ENOBUFS): the kernel dropped packets it could not queue.",
           h.enobufs);
   counter("receive_errors_total", "Other errors reading the queue socket.", h.receive_errors);
   counter("gso_total", "GSO packets received (larger than the MTU).", h.gso);

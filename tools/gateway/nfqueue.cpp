@@ -29,7 +29,8 @@ constexpr std::size_t kMaxPacket = 0xffff - NLA_HDRLEN;
 // One datagram (one sendmsg): the kernel refuses longer than SO_SNDBUF - 32
 // with EMSGSIZE, and allocates each as one buffer.
 constexpr std::size_t kDatagramBytes = std::size_t{128} << 10;
-constexpr int kReceiveBuffer = 8 << 20;
+constexpr int kReceiveBuffer = 32 << 20;
+constexpr uint32_t kQueueLength = 8192;  // packets waiting for a verdict (the kernel's default: 1024)
 constexpr int kSendBuffer = 1 << 20;
 constexpr int kSendRetries = 3;
 // A drop verdict: header, nfgenmsg and the verdict attribute.
@@ -114,7 +115,11 @@ bool NfQueue::open(uint16_t num, std::string& error) {
   nlh = nfq_nlmsg_put(reinterpret_cast<char*>(msg.data()), NFQNL_MSG_CONFIG, num);
   nlh->nlmsg_flags |= NLM_F_ACK;
   nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
-  mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
+  nfq_nlmsg_cfg_put_qmaxlen(nlh, kQueueLength);
+  // Fail-open is cleared: it would accept a packet the queue has no room for
+  // with its original bytes, and a migrated flow's packet must never leave
+  // unrewritten. A full queue drops; TCP retransmits.
+  mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_GSO));
   mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
   if (!config(msg, error)) {
     error = "queue " + std::to_string(num) + " configuration: " + error;

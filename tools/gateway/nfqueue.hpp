@@ -6,9 +6,13 @@
 //               -> NfQueue::accept / verdict (queued) -> NfQueue::flush
 // Rules:
 // - Configuration: copy whole packets (NFQNL_COPY_PACKET, 0xffff bytes),
-//   NFQA_CFG_F_GSO (GSO packets arrive whole, not segmented for us) and
-//   NFQA_CFG_F_FAIL_OPEN (a full queue accepts instead of dropping); an
-//   8 MiB receive buffer (SO_RCVBUFFORCE when allowed).
+//   NFQA_CFG_F_GSO (GSO packets arrive whole, not segmented for us), room
+//   for 8192 packets and a 32 MiB receive buffer (SO_RCVBUFFORCE when
+//   allowed). NFQA_CFG_F_FAIL_OPEN is cleared: when the queue or the socket
+//   is full the kernel drops the packet (TCP retransmits it); fail-open would
+//   accept it unchanged, and a migrated flow's packet must never leave with
+//   its original addresses and sequence numbers. (The rules' bypass, for a
+//   queue nobody listens on, is another matter: see rules.hpp.)
 // - Verdicts: a run of plain accepts is one NFQNL_MSG_VERDICT_BATCH message
 //   (every id up to the last one); a rewritten packet (its bytes) or a drop
 //   gets its own message. Messages are collected and sent together by
