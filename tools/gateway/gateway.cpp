@@ -179,7 +179,7 @@ bool Gateway::start() {
   if (!o_.control.empty() && !open_control(error)) return fail(error);
   for (uint16_t i = 0; i < o_.queues; ++i) {
     auto w = std::make_unique<Worker>(static_cast<uint16_t>(o_.queue + i), cfg_, o_.service, shared_);
-    if (!w->open(error)) return fail(error);
+    if (!w->open(o_.fail_open, error)) return fail(error);
     for (const core::Endpoint& b : spec_.backends) w->add_backend(b);
     workers_.push_back(std::move(w));
   }

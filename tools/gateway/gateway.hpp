@@ -40,6 +40,7 @@ struct Options {
   std::string records;
   std::size_t keep_records = 1000;
   uint32_t max_flows = 65536;
+  bool fail_open = true;  ///< NFQA_CFG_F_FAIL_OPEN on the queues (--no-fail-open clears it)
   core::Nanos idle_timeout = core::Config{}.idle_timeout;
   core::Nanos syn_timeout = core::Config{}.syn_timeout;
 };

@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-flows", o.max_flows, "flow table capacity per queue (default 65536)")
       ->check(CLI::Range(uint32_t{1}, uint32_t{1} << 26));
   app.add_option("--name", o.name, "name in logs and records (default tcpmig-gateway)");
+  bool no_fail_open = false;
+  app.add_flag("--no-fail-open", no_fail_open,
+               "drop packets when a queue is full (default: accept them unchanged, which ends migrated flows' "
+               "connections when it happens)");
   std::string idle_timeout, syn_timeout;
   app.add_option("--idle-timeout", idle_timeout,
                  "forget flows with no packet this long (ns, us, ms or s; default 432000s = 5 days, conntrack's established timeout)");
@@ -145,6 +149,7 @@ int main(int argc, char** argv) {
   if (!o.on_trigger.empty() && !*after_opt) return usage("--on-trigger needs --after-requests");
   if (queue + o.queues > 65536) return usage("--queue + --queues goes past queue 65535");
   if (*after_opt) o.after_requests = after;
+  o.fail_open = !no_fail_open;
   for (auto [text, flag, out] : {std::tuple{&idle_timeout, "--idle-timeout", &o.idle_timeout},
                                  std::tuple{&syn_timeout, "--syn-timeout", &o.syn_timeout}}) {
     if (text->empty()) continue;

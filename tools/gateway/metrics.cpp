@@ -17,6 +17,8 @@ HostCounters& HostCounters::operator+=(const HostCounters& o) {
   modified += o.modified;
   dropped += o.dropped;
   verdict_errors += o.verdict_errors;
+  verdicts_lost += o.verdicts_lost;
+  modified_too_long += o.modified_too_long;
   emitted += o.emitted;
   segmented += o.segmented;
   sent += o.sent;
@@ -70,7 +72,7 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   gauge("pending_migrations", "Migrations not finished (begun or queued).", s.gauges.pending);
   gauge("rules", "Service rules that still reach new flows.", s.gauges.rules);
   counter("received_total", "Packets read from NFQUEUE.", h.received);
-  counter("enobufs_total", "Times the queue socket overflowed (ENOBUFS); the kernel could not queue packets.",
+  counter("enobufs_total", "Times the queue socket overflowed (ENOBUFS): the kernel dropped packets it could not queue.",
           h.enobufs);
   counter("receive_errors_total", "Other errors reading the queue socket.", h.receive_errors);
   counter("gso_total", "GSO packets received (larger than the MTU).", h.gso);
@@ -83,6 +85,12 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   m.push_back({"verdicts_total", verdict_help, "counter", "verdict=\"modified\"", h.modified});
   m.push_back({"verdicts_total", verdict_help, "counter", "verdict=\"drop\"", h.dropped});
   counter("verdict_errors_total", "Verdicts that could not be sent or that the kernel refused.", h.verdict_errors);
+  counter("verdicts_lost_total",
+          "Rewritten packets dropped because their verdict could not be sent (TCP retransmits them).",
+          h.verdicts_lost);
+  counter("modified_too_long_total",
+          "Rewritten packets too long for a verdict (over 65531 bytes): sent on the raw socket instead.",
+          h.modified_too_long);
   counter("packets_total", "Packets the migration core processed.", c.packets);
   for (std::size_t i = 0; i < c.by_reason.size(); ++i) {
     m.push_back({"packets_by_reason_total", "Packets by the core's verdict reason.", "counter",

@@ -30,6 +30,8 @@ struct HostCounters {
   uint64_t modified = 0;            ///< verdicts: accept with rewritten bytes
   uint64_t dropped = 0;             ///< verdicts: drop (held, consumed or stale; see the core's reasons)
   uint64_t verdict_errors = 0;      ///< verdict messages the kernel refused or that could not be sent
+  uint64_t verdicts_lost = 0;       ///< rewritten packets dropped because their verdict could not be sent
+  uint64_t modified_too_long = 0;   ///< rewritten packets too long for a verdict: sent on the raw socket, original dropped
   uint64_t emitted = 0;             ///< packets the core made or released
   uint64_t segmented = 0;           ///< of which: larger than the path MTU, split in software
   uint64_t sent = 0;                ///< packets sent on the raw socket (segments counted one by one)

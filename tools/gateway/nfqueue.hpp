@@ -6,17 +6,32 @@
 //               -> NfQueue::accept / verdict (queued) -> NfQueue::flush
 // Rules:
 // - Configuration: copy whole packets (NFQNL_COPY_PACKET, 0xffff bytes),
-//   NFQA_CFG_F_GSO (GSO packets arrive whole, not segmented for us) and
-//   NFQA_CFG_F_FAIL_OPEN (a full queue accepts instead of dropping); an
-//   8 MiB receive buffer (SO_RCVBUFFORCE when allowed).
+//   NFQA_CFG_F_GSO (GSO packets arrive whole, not segmented for us), room
+//   for 8192 packets and a 32 MiB receive buffer (SO_RCVBUFFORCE when
+//   allowed). NFQA_CFG_F_FAIL_OPEN is cleared: when the queue or the socket
+//   is full the kernel drops the packet (TCP retransmits it); fail-open would
+//   accept it unchanged, and a migrated flow's packet must never leave with
+//   its original addresses and sequence numbers. (The rules' bypass, for a
+//   queue nobody listens on, is another matter: see rules.hpp.)
 // - Verdicts: a run of plain accepts is one NFQNL_MSG_VERDICT_BATCH message
 //   (every id up to the last one); a rewritten packet (its bytes) or a drop
 //   gets its own message. Messages are collected and sent together by
 //   flush(), which the worker calls after each read round and before it
 //   sends a packet of its own (so earlier packets leave first).
+// - Sending: the collected messages go out in order as datagrams of at most
+//   128 KiB (and SO_SNDBUF - 32, which the kernel enforces with EMSGSIZE;
+//   the send buffer is raised to 1 MiB), all in one sendmmsg() when they can.
+//   A datagram the kernel refuses after retries is lost; its rewritten
+//   packets are then dropped by id (TCP retransmits them), since a later
+//   batch would otherwise accept their original bytes (counted in
+//   verdicts_lost). Rewritten bytes longer than a netlink attribute carries
+//   (65531) are refused by accept_modified; the caller deals with them.
 // - ENOBUFS on read (the kernel could not queue a message: the socket was
 //   full) is counted and reading goes on; error replies to verdicts are counted.
 #pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <span>
@@ -53,14 +68,15 @@ class NfQueue {
 
   /// Binds queue `num` and configures it; false with `error` saying why
   /// ("need CAP_NET_ADMIN (run as root)", "queue 0 is in use by another program", ...).
-  bool open(uint16_t num, std::string& error);
+  bool open(uint16_t num, bool fail_open, std::string& error);
   [[nodiscard]] int fd() const;
   /// Reads up to `max` packets without blocking and hands each to `h`.
   void read(PacketHandler& h, std::size_t max, HostCounters& c);
   /// Accepts the packet unchanged (joins the current batch).
   void accept(uint32_t id);
-  /// Accepts the packet with new bytes.
-  void accept_modified(uint32_t id, std::span<const uint8_t> bytes);
+  /// Accepts the packet with new bytes; false, and no verdict given, when
+  /// they are longer than a netlink attribute carries (kMaxPacket).
+  [[nodiscard]] bool accept_modified(uint32_t id, std::span<const uint8_t> bytes);
   /// Drops the packet.
   void drop(uint32_t id);
   /// Sends every collected verdict.
@@ -70,6 +86,7 @@ class NfQueue {
   void end_batch();
   char* put(std::size_t room);
   void send_tx();
+  void drop_lost(std::span<const uint32_t> ids);
   bool config(const std::vector<uint8_t>& msg, std::string& error);
   void handle(std::span<uint8_t> buf, PacketHandler& h, HostCounters& c);
 
@@ -79,7 +96,19 @@ class NfQueue {
   std::vector<uint8_t> rx_;       // one message (a packet up to 64 KiB + attributes)
   std::vector<uint8_t> tx_;       // collected verdict messages
   std::size_t tx_used_ = 0;
+  // tx_ cut into datagrams of at most datagram_bytes_ (sent by one sendmmsg);
+  // `modified`: index in modified_ids_ of the datagram's first rewritten packet.
+  struct Datagram {
+    std::size_t begin;
+    std::size_t modified;
+  };
+  std::vector<Datagram> datagrams_;
+  std::vector<uint32_t> modified_ids_;  // ids given rewritten bytes in tx_, in order
+  std::size_t datagram_bytes_ = 0;      // set by open() from SO_SNDBUF
+  std::vector<iovec> iov_;              // reused by send_tx()
+  std::vector<mmsghdr> mmsg_;
   uint64_t tx_errors_ = 0;        // verdict sends that failed, not yet added to the counters
+  uint64_t lost_dropped_ = 0;     // rewritten packets dropped after their verdict was lost, not yet counted
   bool batch_open_ = false;       // accepts not yet sent as a batch
   uint32_t batch_last_ = 0;       // highest id of the open batch
 };

@@ -149,8 +149,8 @@ Worker::~Worker() {
   if (event_fd_ >= 0) ::close(event_fd_);
 }
 
-bool Worker::open(std::string& error) {
-  if (!nfq_.open(queue_, error)) return false;
+bool Worker::open(bool fail_open, std::string& error) {
+  if (!nfq_.open(queue_, fail_open, error)) return false;
   if (!raw_.open(error)) return false;
   event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (event_fd_ < 0) {
@@ -266,13 +266,22 @@ void Worker::on_packet(const QueuedPacket& p) {
     case core::Action::Modified:
       ++host_.modified;
       shared_.pcap(b, host_, p.partial_checksum && p.gso);
-      nfq_.accept_modified(p.id, b);
+      if (!nfq_.accept_modified(p.id, b)) send_instead(p.id, b);
       break;
     case core::Action::Drop:
       ++host_.dropped;
       nfq_.drop(p.id);
       break;
   }
+}
+
+void Worker::send_instead(uint32_t id, std::span<const uint8_t> ipv4) {
+  // Too long for a verdict: the rewritten bytes leave through the raw socket
+  // (segmented to the path MTU) and the queued original is dropped.
+  ++host_.modified_too_long;
+  nfq_.drop(id);
+  nfq_.flush(host_);
+  raw_.send(ipv4, host_, [](std::span<const uint8_t>) {});
 }
 
 void Worker::emit(std::span<const uint8_t> ipv4, core::Direction /*dir*/) {

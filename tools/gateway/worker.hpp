@@ -75,7 +75,7 @@ class Worker final : private core::PacketSink, private core::MigrationObserver, 
   Worker& operator=(const Worker&) = delete;
 
   /// Binds the queue and opens the raw socket and the mailbox; false with `error`.
-  bool open(std::string& error);
+  bool open(bool fail_open, std::string& error);
   /// The thread body: serves the queue until stop() is called.
   void run();
   void stop();
@@ -104,6 +104,7 @@ class Worker final : private core::PacketSink, private core::MigrationObserver, 
   void run_jobs();
   void on_packet(const QueuedPacket& p) override;
   void emit(std::span<const uint8_t> ipv4, core::Direction dir) override;
+  void send_instead(uint32_t id, std::span<const uint8_t> ipv4);
   void on_triggered(const core::MigrationRecord& r) override;
   void on_finished(const core::MigrationRecord& r) override;
 
