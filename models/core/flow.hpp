@@ -1,7 +1,6 @@
 // A tracked client connection as the core stores it: 64 bytes that every
-// packet touches (one cache line), 20 bytes that only handshakes and
-// migrations use, a 4-byte last-seen tick and its share of the flow index
-// (flow_table.hpp).
+// packet touches (one cache line), 24 bytes that only handshakes, migrations
+// and the idle sweep use, plus its share of the flow index (flow_table.hpp).
 //
 // Place in the layers: core (private). Sequence numbers are kept in the
 // client's view (migrator.hpp, "Terms"): the client's own numbers are never
@@ -29,7 +28,7 @@ enum : uint8_t {
   kReset = 4,        ///< a RST passed
   kServerSpoke = 8,  ///< server data since the client's last new data (the next client data is a request)
   kMapped = 16,      ///< migrated at least once: every packet is rewritten
-  kExpiring = 32,    ///< its expiry deadline is scheduled
+  kSeen = 32,        ///< a packet since the idle sweep last looked (rule 10 of migrator.hpp)
   kFree = 64,        ///< the slot holds no flow
   kSynAcked = 128,   ///< the server's SYN-ACK was seen
 };
@@ -80,14 +79,15 @@ static_assert(sizeof(Flow) == 64, "a flow's per-packet state is one cache line")
 struct FlowCold {
   SeqNumber client_isn;         ///< the client's SYN sequence number
   uint32_t migration;           ///< its pending migration's slot, kNone; the next free flow while kFree
-  uint32_t generation;          ///< bumped whenever the slot changes connection (stale deadlines skip it)
+  uint32_t generation : 31;     ///< bumped whenever the slot changes connection (stale deadlines skip it)
+  uint32_t expiring : 1;        ///< its close_linger expiry deadline is scheduled
+  uint32_t last_seen;           ///< tick (flow_table.hpp) when the idle sweep last found kSeen set
   uint16_t client_mss;          ///< MSS of the client's SYN (0: none)
   uint16_t client_syn_window;   ///< window field of the client's SYN
   uint16_t migrations;          ///< completed migrations
   uint16_t backend_mss;         ///< MSS the current backend announced (0: none)
 };
-static_assert(sizeof(Flow) + sizeof(FlowCold) + sizeof(uint32_t) <= 88,
-              "flow budget: 88 bytes (with the last-seen tick, flow_table.hpp) + at most 40 bytes of index");
+static_assert(sizeof(Flow) + sizeof(FlowCold) <= 88, "flow budget: 88 bytes + at most 40 bytes of index");
 
 /// True while a migration of the flow is pending (FlowCold::migration is set).
 constexpr bool migrating(FlowState s) {

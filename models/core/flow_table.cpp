@@ -4,16 +4,14 @@
 namespace tcpmig::core::detail {
 
 FlowTable::FlowTable(uint32_t capacity, std::pmr::memory_resource* memory, uint64_t hash_seed)
-    : capacity_(capacity), keys_(hash_seed), index_(capacity, memory), flows_(memory), cold_(memory), seen_(memory) {
+    : capacity_(capacity), keys_(hash_seed), index_(capacity, memory), flows_(memory), cold_(memory) {
   // All of it now: untouched pages cost nothing, and flows never move.
   flows_.reserve(capacity);
   cold_.reserve(capacity);
-  seen_.reserve(capacity);
 }
 
 std::size_t FlowTable::bytes() const {
-  return flows_.capacity() * sizeof(Flow) + cold_.capacity() * sizeof(FlowCold) +
-         seen_.capacity() * sizeof(uint32_t) + index_.bytes();
+  return flows_.capacity() * sizeof(Flow) + cold_.capacity() * sizeof(FlowCold) + index_.bytes();
 }
 
 uint32_t FlowTable::find_former(Endpoint client, Endpoint remote) const {
@@ -33,7 +31,6 @@ uint32_t FlowTable::create(Endpoint client, Endpoint service) {
     i = static_cast<uint32_t>(flows_.size());
     flows_.emplace_back();
     cold_.emplace_back();
-    seen_.emplace_back();
   }
   reset(i, client, service);
   if (!index_.insert(hash_key(key(client, service), keys_), i)) {
@@ -56,12 +53,14 @@ void FlowTable::restart(uint32_t i) {
 void FlowTable::reset(uint32_t i, Endpoint client, Endpoint service) {
   Flow& f = flows_[i];
   f = Flow{};
-  cold_[i] = FlowCold{SeqNumber{}, kNone, cold_[i].generation + 1, 0, 0, 0, 0};
+  FlowCold& c = cold_[i];
+  c = FlowCold{SeqNumber{}, kNone, c.generation + 1U, 0, 0, 0, 0, 0, 0};
   f.client_ip = client.ip.value;
   f.client_port = client.port;
   f.service_ip = f.backend_ip = service.ip.value;
   f.service_port = f.backend_port = service.port;
   f.state = FlowState::SynSent;
+  f.flags = kSeen;  // it is being seen now: the sweep starts its idle time from there
 }
 
 void FlowTable::release(uint32_t i) {
@@ -88,7 +87,7 @@ void FlowTable::switch_backend(uint32_t i, Endpoint old, Endpoint next) {
   Flow& f = flows_[i];
   if (!(old == f.service())) {
     remove_key(i, old);
-    former_[FormerKey{f.client_ip, f.client_port, old.ip.value, old.port}] = {i, cold_[i].generation};
+    former_[FormerKey{f.client_ip, f.client_port, old.ip.value, old.port}] = {i, uint32_t{cold_[i].generation}};
   }
   former_.erase(FormerKey{f.client_ip, f.client_port, next.ip.value, next.port});
   f.backend_ip = next.ip.value;

@@ -163,7 +163,7 @@ class FlowTable {
   [[nodiscard]] uint32_t slots() const { return static_cast<uint32_t>(flows_.size()); }
   /// Flows in the table.
   [[nodiscard]] uint32_t live() const { return live_; }
-  /// Bytes of flows, last-seen ticks and index (the per-flow budget).
+  /// Bytes of flows and index (the per-flow budget).
   [[nodiscard]] std::size_t bytes() const;
 
   /// Last-seen time (rule 10 of migrator.hpp): ticks of 2^24 ns, wrapping.
@@ -173,11 +173,9 @@ class FlowTable {
     const uint64_t t = (static_cast<uint64_t>(d < 0 ? 0 : d) + (uint64_t{1} << 24) - 1) >> 24;
     return static_cast<uint32_t>(t < (uint64_t{1} << 30) ? t : (uint64_t{1} << 30));
   }
-  /// Flow i saw a packet at tick `t` (written only when it changed).
-  void touch(uint32_t i, uint32_t t) {
-    if (seen_[i] != t) seen_[i] = t;
-  }
-  [[nodiscard]] uint32_t seen(uint32_t i) const { return seen_[i]; }
+  /// Flow i saw a packet (rule 10 of migrator.hpp): a bit in the line the
+  /// packet touches anyway; the idle sweep turns it into a time.
+  void touch(uint32_t i) { flows_[i].flags |= kSeen; }
 
   /// The flow of a client->server packet: the one whose service key matches.
   [[nodiscard]] uint32_t find_by_service(Endpoint client, Endpoint service) const {
@@ -233,8 +231,7 @@ class FlowTable {
     const uint32_t fi = index_.candidate(hash);
     return fi != FlowIndex::kEmpty && fi < flows_.size() ? &flows_[fi] : nullptr;
   }
-  /// The last-seen tick of a flow (candidate() gives the flow), to prefetch.
-  [[nodiscard]] const uint32_t* seen_of(const Flow* f) const { return &seen_[static_cast<std::size_t>(f - flows_.data())]; }
+
 
  private:
   static PairKey key(Endpoint client, Endpoint remote) {
@@ -252,7 +249,6 @@ class FlowTable {
   FlowIndex index_;                   // keys -> flows
   std::pmr::vector<Flow> flows_;      // per-packet state, by slot
   std::pmr::vector<FlowCold> cold_;   // the rest, same slots
-  std::pmr::vector<uint32_t> seen_;   // last-seen tick, same slots (rule 10)
   uint32_t free_ = kNone;             // first free slot (linked through FlowCold::migration)
   uint32_t live_ = 0;                 // flows in the table
   /// Former backends of flows (not the service address, which stays a key):

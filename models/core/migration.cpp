@@ -222,8 +222,8 @@ void Migrations::closing(uint32_t fi, Nanos now) {
     finish(s_.table.cold(fi).migration, Outcome::AbortedClosing, now);
   }
   if (!migrating(f.state)) f.state = FlowState::Closing;
-  if (finished(f) && !f.has(kExpiring)) {
-    f.flags |= kExpiring;
+  if (finished(f) && s_.table.cold(fi).expiring == 0) {
+    s_.table.cold(fi).expiring = 1;
     push_deadline(now + s_.cfg.close_linger, Deadline::Kind::Expire, fi, s_.table.cold(fi).generation);
   }
 }
@@ -823,11 +823,13 @@ void Migrations::poll(Nanos now) {
       }
       case Deadline::Kind::Expire: {
         Flow& f = s_.table.flow(d.index);
-        if (d.generation != s_.table.cold(d.index).generation || f.has(kFree) || !f.has(kExpiring)) break;
+        if (d.generation != s_.table.cold(d.index).generation || f.has(kFree) || s_.table.cold(d.index).expiring == 0) {
+          break;
+        }
         if (migrating(f.state)) {
           // A replay still runs: when it ends, finish() -> closing() schedules
           // the expiry again.
-          f.flags &= static_cast<uint8_t>(~kExpiring);
+          s_.table.cold(d.index).expiring = 0;
           break;
         }
         s_.table.release(d.index);
@@ -863,10 +865,16 @@ void Migrations::sweep(Nanos now) {
   for (uint32_t n = 0; n < slice; ++n) {
     const uint32_t i = sweep_cursor_ < slots ? sweep_cursor_ : 0;
     sweep_cursor_ = i + 1;
-    const Flow& f = t.flow(i);
-    if (f.has(kFree | kExpiring) || f.state == FlowState::Replaying) continue;
-    const uint32_t quiet = tick - t.seen(i);
-    if (quiet > (f.has(kSynAcked) ? idle : syn)) expire_idle(i, now);
+    Flow& f = t.flow(i);
+    FlowCold& c = t.cold(i);
+    if (f.has(kFree)) continue;
+    if (f.has(kSeen)) {  // a packet since the last look: idle from now at most
+      f.flags &= static_cast<uint8_t>(~kSeen);
+      c.last_seen = tick;
+      continue;
+    }
+    if (c.expiring != 0 || f.state == FlowState::Replaying) continue;
+    if (tick - c.last_seen > (f.has(kSynAcked) ? idle : syn)) expire_idle(i, now);
   }
 }
 

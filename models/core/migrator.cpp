@@ -48,17 +48,15 @@ Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos no
   if (const Reason r = Segment::parse(ipv4, s); r != Reason::Count) return pass(r);
   s.set_partial(sum == Checksum::Partial);
   const bool malformed = s.options().malformed;
-  const uint32_t tick = FlowTable::tick_of(now);
   if (dir == Direction::ClientToServer) {
     const uint32_t fi = table().find_by_service(s.src(), s.dst());
     if (fi != kNone) {
-      table().touch(fi, tick);
+      table().touch(fi);
       return client_packet(fi, ipv4, s, now);
     }
     if (s.only(flag::SYN | flag::ACK | flag::RST, flag::SYN) && !malformed) {
       const uint32_t created = table().create(s.src(), s.dst());
       if (created == kNone) return pass(Reason::TableFull);
-      table().touch(created, tick);
       return new_connection(created, s, now);
     }
     return pass(malformed ? Reason::Malformed : Reason::UnknownFlow);
@@ -67,7 +65,7 @@ Verdict Migrator::Impl::process(std::span<uint8_t> ipv4, Direction dir, Nanos no
     return migrations.is_replay_target(i, s.src());
   });
   if (fi != kNone) {
-    table().touch(fi, tick);
+    table().touch(fi);
     return server_packet(fi, s, now);
   }
   if (const uint32_t former = table().find_former(s.dst(), s.src()); former != kNone) {
@@ -184,10 +182,7 @@ void Migrator::process_burst(std::span<BurstPacket> burst, Nanos now) {
     if (i >= kDistance && i - kDistance < n) {  // flow of packet i - D
       const std::size_t r = (i - kDistance) % kRing;
       if (tcp[r]) {
-        if (const Flow* f = table.candidate(hashes[r])) {
-          __builtin_prefetch(f);                   // one cache line
-          __builtin_prefetch(table.seen_of(f), 1);  // and its last-seen tick (written)
-        }
+        if (const Flow* f = table.candidate(hashes[r])) __builtin_prefetch(f);  // one cache line
       }
     }
     if (i >= 2 * kDistance) {  // packet i - 2D itself

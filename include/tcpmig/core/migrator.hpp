@@ -126,13 +126,16 @@
 //      is counted as a request and can be the cut).
 // 10. Long-running hosts (README "Running the gateway").
 //    - Idle expiry: a flow with no packet for Config::idle_timeout (one whose
-//      handshake never completed: Config::syn_timeout) leaves the table. The
-//      last-seen time is a 32-bit tick (2^24 ns, about 17 ms) per flow in an
-//      array of its own beside the flows (4 bytes a flow, written once per
-//      packet only when the tick changed). The table is swept in slices as
-//      the host calls process() and poll(), every Config::sweep_interval, so
-//      all of it is visited every 64 intervals at most; a flow leaves within
-//      its timeout plus that. next_deadline() does not include sweeps: a host
+//      handshake never completed: Config::syn_timeout) leaves the table.
+//      Every packet sets a "seen" bit in the flow's cache line, which the
+//      packet writes anyway (no extra memory touched per packet). The table
+//      is swept in slices as the host calls process() and poll(), every
+//      Config::sweep_interval, so all of it is visited every 64 intervals at
+//      most; a visit that finds the bit clears it and stores the time as the
+//      flow's last-seen tick (2^24 ns, about 17 ms; 4 bytes in the flow's
+//      cold part). So a flow leaves between its timeout and its timeout plus
+//      one sweep cycle after its last packet, never earlier. next_deadline()
+//      does not include sweeps: a host
 //      with no traffic still calls poll() every sweep_interval. A migration
 //      not yet replaying on an expired flow ends aborted-idle; a flow whose
 //      replay is under way is never expired (its own timers end it).
