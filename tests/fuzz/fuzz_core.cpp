@@ -13,6 +13,11 @@
 //   - after poll(now), next_deadline() > now; flow_count() <= max_flows;
 //   - records: ids increase; finished records have finished_at; the counters of
 //     completed and aborted migrations match the records;
+//   - a packet given with a partial checksum (Checksum::Partial, only the
+//     pseudo-header sum) and rewritten still holds the pseudo-header sum of its
+//     new addresses; released later, it carries a full valid checksum;
+//   - gauges(), flows(), pending_records() and rules() agree with flow_count()
+//     and each other;
 //   - rule 9: every RST the core makes goes to an endpoint that is not the
 //     flow's backend once the call that sent it returns (packets of the
 //     harness carry IPv4 ident kPeerIdent, so a client's own RST the core held
@@ -22,14 +27,15 @@
 //   0 raw packet    dir, fix-checksums, len, bytes[len]
 //   1 client SYN    flow, seq32, options, tsval32
 //   2 SYN-ACK       flow, from (backend index), seq32, options, ack-mode
-//   3 segment       flow, ctl (bit0 server->client, bits1-2 source), len, seq offset, flags, options
+//   3 segment       flow, ctl (bit0 server->client, bits1-2 source, bit3 partial checksum), len, seq offset,
+//                   flags, options
 //   4 migrate_flow  flow, target, trigger, count, safe point (bit 2: wait for target)
 //   5 migrate_service service, target, trigger, count, safe point
 //   6 time          mode (bit0: jump to next_deadline; bits1-2: scale), dt16; then poll
-//   7 target_ready  target
+//   7 target        target (bit 7: target_down, else target_ready)
 //   8 answer a replayed SYN  index, kind (0 SYN-ACK, 1 RST, 2 wrong ack, 3 chosen options,
 //                            4 challenge ACK), isn32, options
-//   9 queries       status of every flow, records
+//   9 queries       what (1: cancel request what>>2, 2: cancel_all), then status of every flow, records
 //
 // Build: cmake -DCMAKE_CXX_COMPILER=clang++ -DTCPMIG_FUZZ=ON, target fuzz_core.
 // Run:   cp -r tests/fuzz/corpus/core /tmp/corpus && ./fuzz_core -max_total_time=60 /tmp/corpus
@@ -145,6 +151,9 @@ class Harness final : public core::PacketSink {
     cfg.replay_rto = 100'000'000;
     cfg.replay_retries = 2;
     cfg.close_linger = 1'000'000'000;
+    cfg.idle_timeout = 3'000'000'000;  // reached by op_time's larger steps (rule 10)
+    cfg.syn_timeout = 500'000'000;
+    cfg.sweep_interval = 100'000'000;
     return cfg;
   }
 
@@ -196,9 +205,24 @@ class Harness final : public core::PacketSink {
         case 4: op_migrate_flow(in); break;
         case 5: op_migrate_service(in); break;
         case 6: op_time(in); break;
-        case 7: mig_.target_ready(server_of(0, static_cast<std::uint8_t>(1 + in.u8() % 3)), now_); break;
+        case 7: {
+          const std::uint8_t v = in.u8();
+          const Endpoint target = server_of(0, static_cast<std::uint8_t>(1 + v % 3));
+          if ((v & 0x80) != 0) {
+            (void)mig_.target_down(target, now_);
+          } else {
+            mig_.target_ready(target, now_);
+          }
+          break;
+        }
         case 8: op_answer(in); break;
-        default: op_query(); break;
+        default: {
+          const std::uint8_t what = in.u8();
+          if (what % 4 == 1) (void)mig_.cancel(what >> 2, now_);
+          if (what % 4 == 2) (void)mig_.cancel_all(now_);
+          op_query();
+          break;
+        }
       }
       check_global();
       check_resets();
@@ -208,11 +232,13 @@ class Harness final : public core::PacketSink {
 
  private:
   /// process() with every per-packet invariant checked.
-  void process(std::span<std::uint8_t> bytes, Direction dir) {
+  void process(std::span<std::uint8_t> bytes, Direction dir, bool partial = false) {
     const std::vector<std::uint8_t> before(bytes.begin(), bytes.end());
-    const Checks in = checks_of(bytes);
+    Checks in = checks_of(bytes);
+    if (partial) in.tcp_ok = true;  // a partial sum is right as it is; a full one comes out on release
     current_bad_ = !in.ip_ok || !in.tcp_ok;
-    const core::Verdict v = mig_.process(bytes, dir, now_);
+    const core::Verdict v =
+        mig_.process(bytes, dir, now_, partial ? core::Checksum::Partial : core::Checksum::Complete);
     const bool released_at_once = (!in.ip_ok || !in.tcp_ok) && !current_bad_;
     current_bad_ = false;
     ++calls_;
@@ -222,7 +248,8 @@ class Harness final : public core::PacketSink {
     if (v.action == core::Action::Pass) {
       require(std::equal(before.begin(), before.end(), bytes.begin(), bytes.end()));
     } else if (v.action == core::Action::Modified) {
-      const Checks out = checks_of(bytes);
+      Checks out = checks_of(bytes);
+      if (partial) out.tcp_ok = holds_pseudo_sum(bytes);
       require(in.is_tcp && out.is_tcp);
       require(out.ip_ok == in.ip_ok);
       require(out.tcp_ok == in.tcp_ok);
@@ -233,9 +260,19 @@ class Harness final : public core::PacketSink {
     }
   }
 
+  /// True when the TCP checksum field holds the pseudo-header sum of the packet's addresses and length.
+  static bool holds_pseudo_sum(std::span<const std::uint8_t> bytes) {
+    auto ip = wire::ConstIpv4Packet::check(bytes);
+    if (!ip) return false;
+    auto seg = wire::ConstTcpSegment::check(ip->payload());
+    if (!seg) return false;
+    const auto len = static_cast<std::uint16_t>(seg->buffer().size());
+    return seg->checksum() == wire::checksum_fold(wire::pseudo_header_sum(ip->src(), ip->dst(), wire::ip_proto::tcp, len));
+  }
+
   /// Emits ip + tcp into buf_ (fixing the IPv4 header) and processes it; `bad`
-  /// spoils the TCP checksum first.
-  void send(Endpoint src, Endpoint dst, wire::TcpRepr t, Direction dir, bool bad) {
+  /// spoils the TCP checksum first; `partial` leaves only the pseudo-header sum in it.
+  void send(Endpoint src, Endpoint dst, wire::TcpRepr t, Direction dir, bool bad, bool partial = false) {
     t.src_port = src.port;
     t.dst_port = dst.port;
     if (t.header_len() > wire::tcp::field::MAX_HEADER_LEN) return;
@@ -246,7 +283,12 @@ class Harness final : public core::PacketSink {
     auto seg = t.emit(pkt->payload(), src.ip, dst.ip);
     require(seg.ok());
     if (bad) seg->set_checksum(static_cast<std::uint16_t>(seg->checksum() ^ 0x0101));
-    process(std::span(buf_.data(), ip.buffer_len()), dir);
+    partial = partial && !bad;
+    if (partial) {
+      const auto len = static_cast<std::uint16_t>(seg->buffer().size());
+      seg->set_checksum(wire::checksum_fold(wire::pseudo_header_sum(src.ip, dst.ip, wire::ip_proto::tcp, len)));
+    }
+    process(std::span(buf_.data(), ip.buffer_len()), dir, partial);
   }
 
   /// Options from a mask: bit0 MSS, bit1 window scale, bit2 SACK-permitted, bit3 timestamps.
@@ -367,7 +409,8 @@ class Harness final : public core::PacketSink {
       const std::array<std::uint8_t, 4> unknown{30, 4, 1, 2};
       t.unknown_options.append(unknown);
     }
-    send(src, dst, t, to_client ? Direction::ServerToClient : Direction::ClientToServer, (opts & 0x10) != 0);
+    send(src, dst, t, to_client ? Direction::ServerToClient : Direction::ClientToServer, (opts & 0x10) != 0,
+         (ctl & 8) != 0);
   }
 
   static core::Trigger trigger_of(std::uint8_t kind, std::uint8_t count, std::uint8_t sp, core::Nanos now) {
@@ -468,6 +511,20 @@ class Harness final : public core::PacketSink {
     }
     require(mig_.counters().migrations_completed == completed);
     require(mig_.counters().migrations_aborted == aborted);
+    // The host's views (rule 10) agree with each other.
+    const core::Gauges g = mig_.gauges();
+    std::uint64_t flows = 0;
+    for (const std::uint64_t n : g.flows_by_state) flows += n;
+    require(flows == mig_.flow_count());
+    require(mig_.flows(64).size() == mig_.flow_count());
+    const auto pending = mig_.pending_records();
+    require(g.pending == pending.size());
+    std::uint64_t pending_in_records = 0;
+    for (const auto& rec : records) pending_in_records += rec.outcome == core::Outcome::Pending ? 1 : 0;
+    require(pending_in_records == pending.size());
+    for (std::size_t i = 1; i < pending.size(); ++i) require(pending[i].id > pending[i - 1].id);
+    for (const auto& rule : mig_.rules()) require(rule.trigger.kind != core::Trigger::Kind::Now);
+    require(g.held <= std::uint64_t{config().hold_packets} * config().max_flows);
   }
 
   void check_global() { require(mig_.flow_count() <= config().max_flows); }
