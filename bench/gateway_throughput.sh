@@ -1,7 +1,7 @@
 #!/bin/bash
 # Bulk throughput through a Linux gateway, by hand, as root:
 #
-#   bench/gateway_throughput.sh [BUILD_DIR]        (default build/ns)
+#   bench/gateway_throughput.sh [BUILD_DIR]        (default build)
 #
 # Environment: BYTES (default 1000000000) per transfer, RUNS (default 3; the
 # median is shown), CHUNK (default 67108864) bytes per request.
@@ -27,7 +27,7 @@
 # Prints one line per configuration and the ratio gateway-after / best bare loop.
 set -uo pipefail
 
-BUILD=${1:-build/ns}
+BUILD=${1:-build}
 PEER=$BUILD/tests/tcpmig-peer
 BARE=$BUILD/bench/tcpmig-nfq-bare
 GATEWAY=$BUILD/tools/gateway/tcpmig-gateway

@@ -23,6 +23,8 @@
 #   sim       the seed case in tcpmig-sim and through tcpmig-gateway agree
 #   control   ctl flows / stats prometheus / a bad command / cancel of an armed
 #             migration: the flow stays on S1, the record says cancelled
+#   queues    --queues 2: four clients at once, each migrated after its 2nd
+#             request; every flow's packets meet one worker both ways
 #   hookfail  an --on-trigger command that fails: target down, the migration
 #             ends aborted-target-down, every reply from S1
 # The seed case also writes --pcap, which tshark must read without a bad
@@ -45,7 +47,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 CASES=("$@")
-[ ${#CASES[@]} -eq 0 ] && CASES=(forward seed bulk lossy back refused kill9 sim control hookfail)
+[ ${#CASES[@]} -eq 0 ] && CASES=(forward seed bulk lossy back refused kill9 sim control queues hookfail)
 
 skip_or_fail() {
   if [ -z "${CI:-}" ]; then
@@ -367,6 +369,29 @@ case_control() {
   wait $pid || { fail "request client failed"; return 1; }
   [ "$(reply_runs "$out")" = "S1" ] && grep -q '^reply 10 from S1$' "$out" || { fail "expected all 10 replies from S1 on one connection"; return 1; }
   records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"] == "cancelled"' || { fail "expected one cancelled record"; return 1; }
+  stop_gateway || return 1
+}
+
+case_queues() {
+  start_server "$NS_S1" serve $S1_ADDR S1 || return 1
+  start_server "$NS_S2" serve $S2_ADDR S2 || return 1
+  start_gateway --queues 2 --migrate-to $S2_ADDR --after-requests 2 || return 1
+  local i pids=() out
+  for i in 1 2 3 4; do
+    out=$(log_file client$i.out)
+    ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 8 --interval-ms 50 --timeout-ms 5000 >"$out" 2>&1 &
+    pids+=($!)
+  done
+  for i in 1 2 3 4; do
+    wait "${pids[$((i - 1))]}" || { fail "client $i failed"; return 1; }
+    out="$WORK/$CASE.client$i.out"
+    [ "$(reply_runs "$out")" = "S1 S2" ] && [ "$(reply_servers "$out" | grep -c S1)" -eq 2 ] &&
+      grep -q '^reply 6 from S2$' "$out" || { fail "client $i: expected 2 replies from S1, then 6 from S2"; return 1; }
+  done
+  records_check "$(records_text)" 'len(r) == 4 and all(x["outcome"] == "completed" for x in r) and len({x["client"] for x in r}) == 4' ||
+    { fail "expected four completed migrations, one per client"; return 1; }
+  ctl status >"$WORK/$CASE.status" 2>&1 && grep -q '"queues":\[7,8\]' "$WORK/$CASE.status" ||
+    { fail "status does not list queues 7 and 8"; return 1; }
   stop_gateway || return 1
 }
 
