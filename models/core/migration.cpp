@@ -38,6 +38,7 @@ wire::Result<uint64_t, Refusal> Migrations::request_flow(uint32_t fi, Endpoint t
   if (target_is_down(target)) return Refusal::TargetDown;
   const uint64_t number = next_request_++;
   info_[number];
+  trim_info();
   const uint32_t record = new_record(fi, target, trigger, number, now);
   const uint64_t id = s_.records[record].id;
   request(fi, record, wait_target, now);
@@ -49,13 +50,7 @@ uint64_t Migrations::request_service(Endpoint service, Endpoint target, const Tr
                                      bool wait_target) {
   const uint64_t number = next_request_++;
   info_[number];
-  if (!s_.cfg.keep_records) {
-    // Bounded history: the oldest numbers that no rule uses are forgotten.
-    constexpr std::size_t kKeep = 4096;
-    for (auto it = info_.begin(); info_.size() > kKeep && it != info_.end();) {
-      it = rule_index(it->first) == rules_.size() ? info_.erase(it) : std::next(it);
-    }
-  }
+  trim_info();
   const Rule rule{service, target, trigger, wait_target, count_trigger(trigger), number};
   if (trigger.kind == Trigger::Kind::AtTime && trigger.at > now) {
     rules_.push_back(rule);
@@ -67,6 +62,15 @@ uint64_t Migrations::request_service(Endpoint service, Endpoint target, const Tr
   apply_rule(rule, now);
   prune();
   return number;
+}
+
+void Migrations::trim_info() {
+  if (s_.cfg.keep_records) return;
+  // Bounded history (rule 10): the oldest numbers that no rule uses are forgotten.
+  constexpr std::size_t kKeep = 4096;
+  for (auto it = info_.begin(); info_.size() > kKeep && it != info_.end();) {
+    it = rule_index(it->first) == rules_.size() ? info_.erase(it) : std::next(it);
+  }
 }
 
 std::size_t Migrations::rule_index(uint64_t request) const {
@@ -206,7 +210,7 @@ void Migrations::opened(uint32_t fi, Nanos now) {
   bool any = false;
   for (std::size_t r = 0; r < rules_.size(); ++r) {
     const Rule rule = rules_[r];  // a copy: request() calls the observer
-    if (!rule.active || !(rule.service == f.service())) continue;
+    if (!rule.active || !(rule.service == f.service()) || target_is_down(rule.target)) continue;
     if (!any && rule.target == f.service()) {
       ++info_[rule.request].on_target;
       continue;
@@ -874,7 +878,7 @@ void Migrations::sweep(Nanos now) {
       continue;
     }
     if (c.expiring != 0 || f.state == FlowState::Replaying) continue;
-    if (tick - c.last_seen > (f.has(kSynAcked) ? idle : syn)) expire_idle(i, now);
+    if (tick - c.last_seen > (half_open(f) ? syn : idle)) expire_idle(i, now);
   }
 }
 

@@ -163,6 +163,7 @@ class Migrations {
     uint64_t request;          // its request number
   };
   [[nodiscard]] std::size_t rule_index(uint64_t request) const;  // in rules_, or rules_.size()
+  void trim_info();  // without keep_records, at most 4096 request numbers besides the rules'
 
   // ---- starting and triggering
   uint32_t new_record(uint32_t fi, Endpoint target, const Trigger& trig, uint64_t request, Nanos now);

@@ -54,7 +54,7 @@ void record_server_synack(Flow& f, FlowCold& c, const Segment& synack) {
   }
   c.backend_mss = o.values.mss;
   f.server_nxt = synack.seq() + 1;
-  f.client_ack = synack.seq() + 1;
+  f.client_ack = synack.seq();  // the client's ACK of the SYN-ACK moves it to server_nxt (half_open())
   f.server_ack = synack.ack();
   if (o.values.timestamps) f.server_tsval = o.tsval;
   f.flags |= kSynAcked;
@@ -93,6 +93,13 @@ SeqNumber track_server(Flow& f, const Segment& s) {
   if (s.any(flag::FIN)) f.flags |= kServerFin;
   if (s.any(flag::RST)) f.flags |= kReset;
   return prev;
+}
+
+bool half_open(const Flow& f) {
+  // Before the client's ACK of the SYN-ACK nothing but the SYN-ACK moved the
+  // server's numbers, and the client sent no data.
+  return !f.has(kSynAcked) ||
+         (f.client_ack + 1 == f.server_nxt && f.segments == 0 && !f.has(kServerSpoke | kEnded | kMapped));
 }
 
 bool finished(const Flow& f) {

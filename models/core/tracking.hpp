@@ -47,6 +47,10 @@ ClientStep track_client(Flow& f, const Segment& s);
 /// returns server_nxt before the segment.
 SeqNumber track_server(Flow& f, const Segment& s);
 
+/// The handshake has not completed: no SYN-ACK, or the client has not
+/// acknowledged it yet (rule 10: such flows leave after Config::syn_timeout).
+[[nodiscard]] bool half_open(const Flow& f);
+
 /// Both FINs sent and acknowledged, or a RST passed: nothing more will come.
 [[nodiscard]] bool finished(const Flow& f);
 

@@ -25,6 +25,8 @@ std::vector<std::pair<std::vector<uint8_t>, Direction>> traffic(uint32_t flows) 
   for (uint32_t k = 0; k < flows; ++k) {
     out.emplace_back(packet(client(k), kService, client_syn(kClientIsn + k)), C2S);
     out.emplace_back(packet(kService, client(k), server_synack(kS1Isn + k, kClientIsn + k + 1)), S2C);
+    out.emplace_back(packet(client(k), kService, with_ts(seg(flag::ACK, kClientIsn + k + 1, kS1Isn + k + 1), 101, 7000)),
+                     C2S);
   }
   for (uint32_t round = 0; round < 3; ++round) {
     for (uint32_t k = 0; k < flows; ++k) {
@@ -68,7 +70,7 @@ TEST_CASE("process_burst gives exactly what process() gives, packet for packet")
       copies.push_back(pkts[i].first);
       b.push_back({copies.back(), pkts[i].second, core::Checksum::Complete, {}});
       if (b.size() == 7) flush();  // bursts that straddle the handshakes and the data
-      if (i == 2 * kFlows + 5) {
+      if (i == 3 * kFlows + 5) {
         flush();
         lab.m.migrate_service(kService, kS2, core::Trigger::now(), lab.now);
       }

@@ -35,6 +35,7 @@ TEST_CASE("an idle established flow leaves after idle_timeout; one with traffic 
   for (int i = 0; i < 40; ++i) {
     lab.advance(kSecond);
     lab.c2s(seg(flag::ACK, 7001, 9001), kClient2);  // traffic on flow 2 only
+    if (i == 28) CHECK(lab.m.status(kFlow).has_value());  // never before its timeout
   }
   CHECK_FALSE(lab.m.status(kFlow).has_value());
   CHECK(lab.m.status(kFlow2).has_value());
@@ -71,14 +72,32 @@ TEST_CASE("an armed migration of a flow that goes idle ends aborted-idle, its qu
 
 TEST_CASE("a flow whose replay is under way is not expired; its own timers end it (rule 10)") {
   core::Config cfg = short_timeouts();
-  cfg.replay_rto = 20 * kSecond;  // longer than the SYN timeout, and the sweep sees it
+  cfg.idle_timeout = 10 * kSecond;
+  cfg.replay_rto = 20 * kSecond;  // the replay outlasts the idle timeout
   cfg.replay_retries = 0;
   Lab lab(cfg);
   lab.established();
   REQUIRE(lab.m.migrate_flow(kFlow, kS2, Trigger::now(), lab.now).ok());
-  wait(lab, 25 * kSecond);
-  CHECK(lab.m.status(kFlow).has_value());  // 25 s idle < 30 s: the replay timed out meanwhile
+  wait(lab, 15 * kSecond);
+  REQUIRE(lab.m.status(kFlow).has_value());  // idle 15 s > 10 s, but replaying
+  CHECK(lab.status().state == core::FlowState::Replaying);
+  CHECK(lab.m.records()[0].outcome == core::Outcome::Pending);
+  wait(lab, 6 * kSecond);
   CHECK(lab.m.records()[0].outcome == core::Outcome::AbortedTimeout);
+  wait(lab, 30 * kSecond);  // idle again, not replaying: it goes
+  CHECK_FALSE(lab.m.status(kFlow).has_value());
+}
+
+TEST_CASE("a SYN-ACK the client never acknowledges leaves after syn_timeout: a SYN flood cannot hold the table (rule 10)") {
+  Lab lab(short_timeouts());
+  REQUIRE(lab.c2s(client_syn()).v.reason == Reason::Tracked);
+  REQUIRE(lab.s2c(server_synack()).v.reason == Reason::Tracked);
+  wait(lab, 8 * kSecond);
+  CHECK_FALSE(lab.m.status(kFlow).has_value());
+  // Acknowledged, the same flow would stay for the idle timeout.
+  lab.handshake();
+  wait(lab, 8 * kSecond);
+  CHECK(lab.m.status(kFlow).has_value());
 }
 
 TEST_CASE("without keep_records, finished records go to the observer and their slots are reused (rule 10)") {

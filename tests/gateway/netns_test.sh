@@ -23,8 +23,9 @@
 #   sim       the seed case in tcpmig-sim and through tcpmig-gateway agree
 #   control   ctl flows / stats prometheus / a bad command / cancel of an armed
 #             migration: the flow stays on S1, the record says cancelled
-#   queues    --queues 2: four clients at once, each migrated after its 2nd
-#             request; every flow's packets meet one worker both ways
+#   queues    --queues 2: twelve clients at once, each migrated after its 2nd
+#             request; every flow's packets meet one worker both ways, and
+#             both workers carry flows
 #   hookfail  an --on-trigger command that fails: target down, the migration
 #             ends aborted-target-down, every reply from S1
 # The seed case also writes --pcap, which tshark must read without a bad
@@ -59,7 +60,7 @@ skip_or_fail() {
 }
 
 [ "$(id -u)" -eq 0 ] || skip_or_fail "must run as root to create network namespaces"
-for tool in ip nft python3; do
+for tool in ip nft iptables-save python3 tshark; do
   command -v $tool >/dev/null 2>&1 || skip_or_fail "$tool is not installed (tools/setup-debian.sh installs it)"
 done
 for f in "$PEER" "$SIM"; do
@@ -127,7 +128,8 @@ start_gateway() {
 }
 
 # gw_rules: gw's packet filter rules, nftables and iptables views.
-gw_rules() { { ip netns exec "$NS_G" nft list ruleset; ip netns exec "$NS_G" iptables-save; } 2>/dev/null; }
+# (Always status 0: callers grep its output, under pipefail.)
+gw_rules() { { ip netns exec "$NS_G" nft list ruleset; ip netns exec "$NS_G" iptables-save; } 2>/dev/null || true; }
 
 ctl() { ip netns exec "$NS_G" "$GATEWAY" ctl --control "$CTL" "$@"; }
 
@@ -364,8 +366,9 @@ case_control() {
   if ctl migrate all nowhere >"$f" 2>&1; then fail "ctl accepted 'migrate all nowhere'"; return 1; fi
   grep -q '"ok":false' "$f" || { fail "no error reply for a bad command"; return 1; }
   if ctl cancel 99 >"$f" 2>&1; then fail "ctl accepted 'cancel 99'"; return 1; fi
-  ctl cancel >"$f" 2>&1 || { fail "ctl cancel failed"; return 1; }
-  grep -q '"migrations":1' "$f" && grep -q '"rule":true' "$f" || { fail "cancel: expected one migration and the rule ended"; return 1; }
+  # Request 0 is the --after-requests rule (the gateway's numbering, mapped to each worker's core).
+  ctl cancel 0 >"$f" 2>&1 || { fail "ctl cancel 0 failed"; return 1; }
+  grep -Eq '"migrations":1[,}]' "$f" && grep -q '"rule":true' "$f" || { fail "cancel: expected one migration and the rule ended"; return 1; }
   wait $pid || { fail "request client failed"; return 1; }
   [ "$(reply_runs "$out")" = "S1" ] && grep -q '^reply 10 from S1$' "$out" || { fail "expected all 10 replies from S1 on one connection"; return 1; }
   records_check "$(records_text)" 'len(r) == 1 and r[0]["outcome"] == "cancelled"' || { fail "expected one cancelled record"; return 1; }
@@ -376,20 +379,24 @@ case_queues() {
   start_server "$NS_S1" serve $S1_ADDR S1 || return 1
   start_server "$NS_S2" serve $S2_ADDR S2 || return 1
   start_gateway --queues 2 --migrate-to $S2_ADDR --after-requests 2 || return 1
-  local i pids=() out
-  for i in 1 2 3 4; do
+  local i pids=() out n=12
+  for i in $(seq $n); do
     out=$(log_file client$i.out)
     ip netns exec "$NS_C" "$PEER" request --connect $SERVICE --count 8 --interval-ms 50 --timeout-ms 5000 >"$out" 2>&1 &
     pids+=($!)
   done
-  for i in 1 2 3 4; do
+  for i in $(seq $n); do
     wait "${pids[$((i - 1))]}" || { fail "client $i failed"; return 1; }
     out="$WORK/$CASE.client$i.out"
     [ "$(reply_runs "$out")" = "S1 S2" ] && [ "$(reply_servers "$out" | grep -c S1)" -eq 2 ] &&
       grep -q '^reply 6 from S2$' "$out" || { fail "client $i: expected 2 replies from S1, then 6 from S2"; return 1; }
   done
-  records_check "$(records_text)" 'len(r) == 4 and all(x["outcome"] == "completed" for x in r) and len({x["client"] for x in r}) == 4' ||
-    { fail "expected four completed migrations, one per client"; return 1; }
+  records_check "$(records_text)" 'len(r) == 12 and all(x["outcome"] == "completed" for x in r) and len({x["client"] for x in r}) == 12' ||
+    { fail "expected twelve completed migrations, one per client"; return 1; }
+  # Both workers carried flows (all twelve on one queue: about 1 in 2,000).
+  ctl flows >"$WORK/$CASE.flows" 2>&1 &&
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {f["queue"] for f in d["flows"]} == {7, 8}, d' "$WORK/$CASE.flows" ||
+    { fail "ctl flows: expected flows on queues 7 and 8"; return 1; }
   ctl status >"$WORK/$CASE.status" 2>&1 && grep -q '"queues":\[7,8\]' "$WORK/$CASE.status" ||
     { fail "status does not list queues 7 and 8"; return 1; }
   stop_gateway || return 1

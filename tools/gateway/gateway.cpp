@@ -39,6 +39,29 @@ records::JsonWriter ok_writer() {
   return w;
 }
 
+/// Control clients connected at once.
+constexpr std::size_t kMaxClients = 64;
+
+/// Sends all of `text` on a non-blocking socket, waiting up to 2 s each time it is full.
+bool send_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 2000) <= 0) return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
 std::string finish(records::JsonWriter& w) {
   w.end_object();
   return w.text();
@@ -163,8 +186,12 @@ bool Gateway::start() {
   // Signals are read from a signalfd; every thread started later inherits the mask.
   sigset_t set;
   sigemptyset(&set);
+  // SIGHUP and SIGQUIT end the gateway like SIGTERM (rules removed): a
+  // terminal closing must not leave the rules behind.
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGQUIT);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -212,7 +239,7 @@ void Gateway::run() {
     if ((fds[0].revents & POLLIN) != 0) {
       signalfd_siginfo si{};
       if (::read(signal_fd_, &si, sizeof si) == sizeof si && si.ssi_signo != SIGPIPE) {
-        log(o_.name, std::string("stopping on ") + (si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM"));
+        log(o_.name, std::string("stopping on ") + sigabbrev_np(static_cast<int>(si.ssi_signo)));
         return;
       }
     }
@@ -226,8 +253,19 @@ void Gateway::run() {
       if (clients_[i].fd < 0) clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i));
     }
     if ((fds[2].revents & POLLIN) != 0) {
+      // At most kMaxClients at once: a further one is answered and closed. If
+      // no descriptor is left (EMFILE) the connection waits in the backlog.
       const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (fd >= 0) clients_.push_back({fd, {}});
+      if (fd >= 0 && clients_.size() >= kMaxClients) {
+        ++control_errors_;
+        const std::string reply = error_reply("too many control clients (" + std::to_string(kMaxClients) + ")");
+        (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::close(fd);
+      } else if (fd >= 0) {
+        clients_.push_back({fd, {}});
+      } else if (errno == EMFILE || errno == ENFILE) {
+        ::usleep(10'000);  // no busy loop while descriptors are short
+      }
     }
   }
 }
@@ -252,7 +290,8 @@ void Gateway::shutdown() {
 
 void Gateway::on_control_readable(Client& c) {
   char buf[4096];
-  for (;;) {
+  // Bounded per wake-up (one client cannot hold the loop); the rest is read next time.
+  for (int reads = 0; reads < 16 && c.in.size() <= kMaxCommandLength + 2; ++reads) {
     const ssize_t n = ::read(c.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -275,8 +314,10 @@ void Gateway::on_control_readable(Client& c) {
       reply = execute(*cmd);
     }
     if (reply.rfind("{\"ok\":false", 0) == 0) ++control_errors_;
-    // Replies are small; a client that does not read them is dropped.
-    if (::send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) {
+    // `records` and `flows` can exceed the socket buffer: the reply goes out
+    // whole, waiting for the client to read; one that reads nothing for 2 s
+    // is dropped.
+    if (!send_all(c.fd, reply)) {
       ::close(c.fd);
       c.fd = -1;
       return;
@@ -558,7 +599,8 @@ void Gateway::on_triggers() {
                      h.child, error)) {
       ++hook_failures_;
       hook_state_[key] = HookState::Failed;
-      log(o_.name, "--on-trigger for " + key + " could not start: " + error);
+      log(o_.name, "--on-trigger for " + key + " could not start: " + error + "; target down, " +
+                       std::to_string(mark_down(target)) + " migrations to it aborted, their flows stay");
       continue;
     }
     hook_state_[key] = HookState::Running;
@@ -582,16 +624,20 @@ void Gateway::on_hook_exit(std::size_t i) {
   }
   ++hook_failures_;
   hook_state_[key] = HookState::Failed;
+  log(o_.name, "--on-trigger for " + key + " failed (exit " + std::to_string(code) + "): target down, " +
+                   std::to_string(mark_down(h.target)) + " migrations to it aborted, their flows stay");
+}
+
+uint32_t Gateway::mark_down(core::Endpoint target) {
   uint32_t ended = 0;
   for (auto& w : workers_) {
-    ended += w->call([t = h.target](Worker& wk) {
-      const uint32_t n = wk.core().target_down(t, monotonic_ns());
+    ended += w->call([target](Worker& wk) {
+      const uint32_t n = wk.core().target_down(target, monotonic_ns());
       wk.flush();
       return n;
     });
   }
-  log(o_.name, "--on-trigger for " + key + " failed (exit " + std::to_string(code) + "): target down, " +
-                   std::to_string(ended) + " migrations to it aborted, their flows stay");
+  return ended;
 }
 
 }  // namespace tcpmig::gateway_tool

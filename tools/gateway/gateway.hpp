@@ -81,6 +81,8 @@ class Gateway {
   std::string status();
   std::string flows();
   std::string cancel(const Cancel& c);
+  /// target_down() on every worker; how many migrations ended.
+  uint32_t mark_down(core::Endpoint target);
   std::string records_reply();
   StatsSnapshot snapshot();
   void on_triggers();

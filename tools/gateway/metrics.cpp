@@ -78,7 +78,7 @@ std::vector<Metric> metrics_of(const StatsSnapshot& s) {
   counter("gso_total", "GSO packets received (larger than the MTU).", h.gso);
   counter("checksum_completed_total", "Partial TCP checksums of rewritten single packets completed in user space.",
           h.checksum_completed);
-  counter("truncated_total", "Packets the kernel copied short: passed unchanged without the core.", h.truncated);
+  counter("truncated_total", "Packets the kernel copied short (not seen by the core): dropped when their flow moved, else passed.", h.truncated);
   counter("unrelated_total", "TCP packets neither to nor from the service or a backend: passed.", h.unrelated);
   const char* verdict_help = "Verdicts given to queued packets.";
   m.push_back({"verdicts_total", verdict_help, "counter", "verdict=\"accept\"", h.accepted});

@@ -24,7 +24,7 @@ struct HostCounters {
   uint64_t receive_errors = 0;      ///< other receive errors
   uint64_t gso = 0;                 ///< GSO packets received (larger than the MTU)
   uint64_t checksum_completed = 0;  ///< partial TCP checksums of rewritten single (not GSO) packets completed
-  uint64_t truncated = 0;           ///< packets copied short by the kernel: passed unchanged, not seen by the core
+  uint64_t truncated = 0;           ///< packets copied short by the kernel (not seen by the core): dropped when their flow moved, else passed
   uint64_t unrelated = 0;           ///< IPv4/TCP packets neither to nor from the service or a backend: passed
   uint64_t accepted = 0;            ///< verdicts: accept unchanged
   uint64_t modified = 0;            ///< verdicts: accept with rewritten bytes

@@ -183,7 +183,7 @@ void NfQueue::handle(std::span<uint8_t> buf, PacketHandler& h, HostCounters& c) 
 char* NfQueue::put(std::size_t room) {
   if (tx_used_ + room > tx_.size()) send_tx();
   if (datagrams_.empty() || tx_used_ - datagrams_.back().begin + room > datagram_bytes_) {
-    datagrams_.push_back({tx_used_, modified_ids_.size()});
+    datagrams_.push_back({tx_used_, guarded_ids_.size()});
   }
   return reinterpret_cast<char*>(tx_.data() + tx_used_);
 }
@@ -208,7 +208,7 @@ bool NfQueue::accept_modified(uint32_t id, std::span<const uint8_t> bytes) {
   nfq_nlmsg_verdict_put(nlh, static_cast<int>(id), NF_ACCEPT);
   nfq_nlmsg_verdict_put_pkt(nlh, bytes.data(), static_cast<uint32_t>(bytes.size()));
   tx_used_ += nlh->nlmsg_len;
-  modified_ids_.push_back(id);
+  guarded_ids_.push_back(id);
   return true;
 }
 
@@ -217,6 +217,7 @@ void NfQueue::drop(uint32_t id) {
   auto* nlh = nfq_nlmsg_put(put(64), NFQNL_MSG_VERDICT, num_);
   nfq_nlmsg_verdict_put(nlh, static_cast<int>(id), NF_DROP);
   tx_used_ += nlh->nlmsg_len;
+  guarded_ids_.push_back(id);  // a held packet must not leave by a later batch accept either
 }
 
 void NfQueue::send_tx() {
@@ -248,19 +249,19 @@ void NfQueue::send_tx() {
     if (errno == EINTR) continue;
     // No memory for the message in the kernel: it may have some on a second try.
     if ((errno == ENOBUFS || errno == ENOMEM) && ++retries <= kSendRetries) continue;
-    // Datagram `done` is lost. Its plain accepts and drops are repeated by
-    // later verdicts or expire; its rewritten packets must not: a later
-    // batch would accept their original bytes. They are dropped instead.
+    // Datagram `done` is lost. Its plain accepts are repeated by a later
+    // batch verdict; its rewritten and dropped packets must not be: a later
+    // batch would accept their original bytes. They are dropped again.
     ++tx_errors_;
-    const std::size_t mods_end = done + 1 < n ? datagrams_[done + 1].modified : modified_ids_.size();
-    drop_lost(std::span<const uint32_t>(modified_ids_).subspan(datagrams_[done].modified,
+    const std::size_t mods_end = done + 1 < n ? datagrams_[done + 1].modified : guarded_ids_.size();
+    drop_lost(std::span<const uint32_t>(guarded_ids_).subspan(datagrams_[done].modified,
                                                                mods_end - datagrams_[done].modified));
     ++done;
     retries = 0;
   }
   tx_used_ = 0;
   datagrams_.clear();
-  modified_ids_.clear();
+  guarded_ids_.clear();
 }
 
 void NfQueue::drop_lost(std::span<const uint32_t> ids) {

@@ -8,11 +8,12 @@
 // - Configuration: copy whole packets (NFQNL_COPY_PACKET, 0xffff bytes),
 //   NFQA_CFG_F_GSO (GSO packets arrive whole, not segmented for us), room
 //   for 8192 packets and a 32 MiB receive buffer (SO_RCVBUFFORCE when
-//   allowed). NFQA_CFG_F_FAIL_OPEN is cleared: when the queue or the socket
-//   is full the kernel drops the packet (TCP retransmits it); fail-open would
-//   accept it unchanged, and a migrated flow's packet must never leave with
-//   its original addresses and sequence numbers. (The rules' bypass, for a
-//   queue nobody listens on, is another matter: see rules.hpp.)
+//   allowed). NFQA_CFG_F_FAIL_OPEN is set unless the host asks otherwise
+//   (--no-fail-open): when the queue is full the kernel accepts the packet
+//   unchanged, which keeps unmigrated flows going but ends a migrated flow's
+//   connection (its packet leaves with the new server's numbers); without it
+//   the kernel drops the packet and TCP retransmits. (The rules' bypass, for
+//   a queue nobody listens on, is another matter: see rules.hpp.)
 // - Verdicts: a run of plain accepts is one NFQNL_MSG_VERDICT_BATCH message
 //   (every id up to the last one); a rewritten packet (its bytes) or a drop
 //   gets its own message. Messages are collected and sent together by
@@ -21,10 +22,10 @@
 // - Sending: the collected messages go out in order as datagrams of at most
 //   128 KiB (and SO_SNDBUF - 32, which the kernel enforces with EMSGSIZE;
 //   the send buffer is raised to 1 MiB), all in one sendmmsg() when they can.
-//   A datagram the kernel refuses after retries is lost; its rewritten
-//   packets are then dropped by id (TCP retransmits them), since a later
-//   batch would otherwise accept their original bytes (counted in
-//   verdicts_lost). Rewritten bytes longer than a netlink attribute carries
+//   A datagram the kernel refuses after retries is lost; its rewritten and
+//   dropped packets are then dropped again by id (TCP retransmits them),
+//   since a later batch would otherwise accept their original bytes (counted
+//   in verdicts_lost). Rewritten bytes longer than a netlink attribute carries
 //   (65531) are refused by accept_modified; the caller deals with them.
 // - ENOBUFS on read (the kernel could not queue a message: the socket was
 //   full) is counted and reading goes on; error replies to verdicts are counted.
@@ -97,13 +98,13 @@ class NfQueue {
   std::vector<uint8_t> tx_;       // collected verdict messages
   std::size_t tx_used_ = 0;
   // tx_ cut into datagrams of at most datagram_bytes_ (sent by one sendmmsg);
-  // `modified`: index in modified_ids_ of the datagram's first rewritten packet.
+  // `modified`: index in guarded_ids_ of the datagram's first rewritten packet.
   struct Datagram {
     std::size_t begin;
     std::size_t modified;
   };
   std::vector<Datagram> datagrams_;
-  std::vector<uint32_t> modified_ids_;  // ids given rewritten bytes in tx_, in order
+  std::vector<uint32_t> guarded_ids_;  // ids given rewritten bytes or a drop in tx_, in order
   std::size_t datagram_bytes_ = 0;      // set by open() from SO_SNDBUF
   std::vector<iovec> iov_;              // reused by send_tx()
   std::vector<mmsghdr> mmsg_;

@@ -220,13 +220,27 @@ void Worker::run() {
 
 void Worker::on_packet(const QueuedPacket& p) {
   if (p.gso) ++host_.gso;
-  if (p.truncated || p.payload.empty()) {
+  if (p.payload.empty()) {
     ++host_.truncated;
     ++host_.accepted;
     nfq_.accept(p.id);
     return;
   }
   const std::span<uint8_t> b = p.payload;
+  if (p.truncated) {
+    // Copied short (longer than 65535 bytes: BIG TCP): the core cannot see it
+    // whole. A flow that has moved, or is moving, must not get it with its
+    // original bytes: dropped (TCP sends it again). Any other passes.
+    ++host_.truncated;
+    if (moved_or_moving(b)) {
+      ++host_.dropped;
+      nfq_.drop(p.id);
+    } else {
+      ++host_.accepted;
+      nfq_.accept(p.id);
+    }
+    return;
+  }
   // Direction: to the service is client -> server; from the service or a
   // backend is server -> client. Anything else the core counts as it sees fit
   // (not IPv4, not TCP, fragment, malformed) or is unrelated traffic.
@@ -282,6 +296,17 @@ void Worker::send_instead(uint32_t id, std::span<const uint8_t> ipv4) {
   nfq_.drop(id);
   nfq_.flush(host_);
   raw_.send(ipv4, host_, [](std::span<const uint8_t>) {});
+}
+
+bool Worker::moved_or_moving(std::span<const uint8_t> b) const {
+  const std::size_t ihl = b.size() >= 20 ? std::size_t{static_cast<uint8_t>(b[0] & 0x0f)} * 4 : 0;
+  if (b.size() < 20 || (b[0] >> 4) != 4 || b[9] != wire::ip_proto::tcp || ihl < 20 || b.size() < ihl + 4) return false;
+  const core::Endpoint src{wire::Ipv4Address{wire::load_be32(b.data() + 12)}, wire::load_be16(b.data() + ihl)};
+  const core::Endpoint dst{wire::Ipv4Address{wire::load_be32(b.data() + 16)}, wire::load_be16(b.data() + ihl + 2)};
+  // Client -> service, or a server -> the client (keyed by the service).
+  const auto st = dst == service_ ? core_.status({src, service_}) : core_.status({dst, service_});
+  return st && (st->migrations > 0 || st->state == core::FlowState::WaitSafePoint ||
+                st->state == core::FlowState::Replaying);
 }
 
 void Worker::emit(std::span<const uint8_t> ipv4, core::Direction /*dir*/) {

@@ -103,6 +103,8 @@ class Worker final : private core::PacketSink, private core::MigrationObserver, 
   void post(std::function<void(Worker&)> job);
   void run_jobs();
   void on_packet(const QueuedPacket& p) override;
+  /// A truncated packet belongs to a flow that was migrated or is migrating.
+  [[nodiscard]] bool moved_or_moving(std::span<const uint8_t> ipv4) const;
   void emit(std::span<const uint8_t> ipv4, core::Direction dir) override;
   void send_instead(uint32_t id, std::span<const uint8_t> ipv4);
   void on_triggered(const core::MigrationRecord& r) override;

@@ -126,15 +126,21 @@
 //      is counted as a request and can be the cut).
 // 10. Long-running hosts (README "Running the gateway").
 //    - Idle expiry: a flow with no packet for Config::idle_timeout (one whose
-//      handshake never completed: Config::syn_timeout) leaves the table.
+//      handshake never completed, the client's ACK of the SYN-ACK included:
+//      Config::syn_timeout, so a SYN flood the server answers cannot hold the
+//      table for days) leaves the table.
 //      Every packet sets a "seen" bit in the flow's cache line, which the
 //      packet writes anyway (no extra memory touched per packet). The table
 //      is swept in slices as the host calls process() and poll(), every
 //      Config::sweep_interval, so all of it is visited every 64 intervals at
 //      most; a visit that finds the bit clears it and stores the time as the
 //      flow's last-seen tick (2^24 ns, about 17 ms; 4 bytes in the flow's
-//      cold part). So a flow leaves between its timeout and its timeout plus
-//      one sweep cycle after its last packet, never earlier. next_deadline()
+//      cold part). That time can be one cycle late, and the visit that expires
+//      the flow one cycle after the timeout: a flow leaves between its
+//      timeout and two sweep cycles later, never earlier. A migrated flow that
+//      expires loses its mapping: its next packet passes unrewritten and the
+//      connection ends, so idle_timeout must exceed the idle periods of the
+//      connections a host migrates. next_deadline()
 //      does not include sweeps: a host
 //      with no traffic still calls poll() every sweep_interval. A migration
 //      not yet replaying on an expired flow ends aborted-idle; a flow whose
@@ -152,7 +158,8 @@
 //      under way finishes on its own.
 //    - target_down(): migrations to the target that have not begun their
 //      replay end aborted-target-down, and new ones are refused
-//      (Refusal::TargetDown) until target_ready() names it again.
+//      (Refusal::TargetDown) until target_ready() names it again; service
+//      rules to it skip new flows meanwhile (no record).
 //    - The flow hash is keyed (Config::hash_seed, a 128-bit multiply mix of
 //      the addresses and ports with four keys derived from the seed), so
 //      clients that choose their ports cannot aim at one index cluster
