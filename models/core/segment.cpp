@@ -102,11 +102,10 @@ void Segment::nop_sack() {
 }
 
 void Segment::complete_checksum() {
-  const std::size_t len = tcp_hlen_ + payload_;
-  set_tcp_checksum(0);
-  const uint32_t pseudo = wire::pseudo_header_sum(wire::Ipv4Address{src_ip()}, wire::Ipv4Address{dst_ip()},
-                                                  wire::ip_proto::tcp, static_cast<uint16_t>(len));
-  set_tcp_checksum(static_cast<uint16_t>(~wire::checksum_fold(wire::checksum_add({tcp_, len}, pseudo))));
+  // parse() checked this segment, so check() succeeds (it runs once per released packet).
+  if (auto seg = wire::TcpSegment::check(std::span<uint8_t>(tcp_, tcp_hlen_ + payload_))) {
+    seg->fill_checksum(wire::Ipv4Address{src_ip()}, wire::Ipv4Address{dst_ip()});
+  }
   partial_ = false;
 }
 

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "segment.hpp"
 #include "tcpmig/records/json.hpp"
@@ -28,6 +30,18 @@ void wake(int fd) {
   const uint64_t one = 1;
   while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
   }
+}
+
+/// The source and destination of an IPv4 + TCP packet (enough of it to read
+/// the ports); nothing for anything else.
+std::optional<std::pair<core::Endpoint, core::Endpoint>> tcp_endpoints(std::span<const uint8_t> b) {
+  const std::size_t ihl = b.size() >= 20 ? std::size_t{static_cast<uint8_t>(b[0] & 0x0f)} * 4 : 0;
+  if (b.size() < 20 || (b[0] >> 4) != 4 || b[9] != wire::ip_proto::tcp || ihl < 20 || b.size() < ihl + 4) {
+    return std::nullopt;
+  }
+  return std::pair{core::Endpoint{wire::Ipv4Address{wire::load_be32(b.data() + 12)}, wire::load_be16(b.data() + ihl)},
+                   core::Endpoint{wire::Ipv4Address{wire::load_be32(b.data() + 16)},
+                                  wire::load_be16(b.data() + ihl + 2)}};
 }
 
 }  // namespace
@@ -245,10 +259,8 @@ void Worker::on_packet(const QueuedPacket& p) {
   // backend is server -> client. Anything else the core counts as it sees fit
   // (not IPv4, not TCP, fragment, malformed) or is unrelated traffic.
   core::Direction dir = core::Direction::ClientToServer;
-  const std::size_t ihl = b.size() >= 20 ? std::size_t{static_cast<uint8_t>(b[0] & 0x0f)} * 4 : 0;
-  if (b.size() >= 20 && (b[0] >> 4) == 4 && b[9] == wire::ip_proto::tcp && ihl >= 20 && b.size() >= ihl + 4) {
-    const core::Endpoint src{wire::Ipv4Address{wire::load_be32(b.data() + 12)}, wire::load_be16(b.data() + ihl)};
-    const core::Endpoint dst{wire::Ipv4Address{wire::load_be32(b.data() + 16)}, wire::load_be16(b.data() + ihl + 2)};
+  if (const auto ends = tcp_endpoints(b)) {
+    const auto& [src, dst] = *ends;
     bool from_server = src == service_;
     for (std::size_t i = 0; !from_server && i < backends_.size(); ++i) from_server = src == backends_[i];
     if (from_server) {
@@ -299,10 +311,9 @@ void Worker::send_instead(uint32_t id, std::span<const uint8_t> ipv4) {
 }
 
 bool Worker::moved_or_moving(std::span<const uint8_t> b) const {
-  const std::size_t ihl = b.size() >= 20 ? std::size_t{static_cast<uint8_t>(b[0] & 0x0f)} * 4 : 0;
-  if (b.size() < 20 || (b[0] >> 4) != 4 || b[9] != wire::ip_proto::tcp || ihl < 20 || b.size() < ihl + 4) return false;
-  const core::Endpoint src{wire::Ipv4Address{wire::load_be32(b.data() + 12)}, wire::load_be16(b.data() + ihl)};
-  const core::Endpoint dst{wire::Ipv4Address{wire::load_be32(b.data() + 16)}, wire::load_be16(b.data() + ihl + 2)};
+  const auto ends = tcp_endpoints(b);
+  if (!ends) return false;
+  const auto& [src, dst] = *ends;
   // Client -> service, or a server -> the client (keyed by the service).
   const auto st = dst == service_ ? core_.status({src, service_}) : core_.status({dst, service_});
   return st && (st->migrations > 0 || st->state == core::FlowState::WaitSafePoint ||
