@@ -58,7 +58,8 @@ bool Shared::open_records(const std::string& path, std::string& error) {
 }
 
 bool Shared::open_pcap(const std::string& path, std::string& error) {
-  return pcap_.open(path, error, sim::PcapWriter::linktype_raw);
+  pcap_on_ = pcap_.open(path, error, sim::PcapWriter::linktype_raw);
+  return pcap_on_;
 }
 
 std::string Shared::record_json(uint16_t queue, const core::MigrationRecord& r) const {
@@ -126,6 +127,7 @@ std::size_t Shared::records_kept() const {
 }
 
 void Shared::pcap(std::span<const uint8_t> ipv4, HostCounters& c, bool partial) {
+  if (!pcap_on_) return;  // no lock per packet without --pcap
   const std::lock_guard lock(m_);
   if (!pcap_.is_open()) return;
   if (partial) {

@@ -64,6 +64,7 @@ class Shared {
   std::vector<core::Endpoint> triggered_; // for the main thread
   std::FILE* records_file_ = nullptr;
   sim::PcapWriter pcap_;
+  bool pcap_on_ = false;  // --pcap opened; set before the workers start, read without the lock
   std::vector<uint8_t> pcap_scratch_;  // a packet whose checksum is completed for the capture
 };
 
