@@ -3,8 +3,11 @@
 #
 #   bench/gateway_throughput.sh [BUILD_DIR]        (default build)
 #
-# Environment: BYTES (default 1000000000) per transfer, RUNS (default 3; the
-# median is shown), CHUNK (default 67108864) bytes per request.
+# Environment: BYTES (default 1000000000) per transfer, RUNS (default 5)
+# rounds, CHUNK (default 67108864) bytes per request. A round measures every
+# configuration once, in the order below; the figures are the medians over
+# the rounds, and the ratios the medians of each round's own ratios (so a
+# slow spell of a shared machine does not favour whichever ran first).
 #
 # Topology (namespaces made and removed here, names carry the PID):
 #
@@ -18,13 +21,18 @@
 #   nfq per-packet    tcpmig-nfq-bare, one verdict per packet (GSO packets segmented first)
 #   nfq batch         tcpmig-nfq-bare, batched verdicts
 #   nfq gso           tcpmig-nfq-bare, batched verdicts + NFQA_CFG_F_GSO
+#   nfq mangle        tcpmig-nfq-bare as gso, but every packet's bytes are
+#                     handed back with its verdict: what any NFQUEUE loop that
+#                     rewrites packets pays at least (the kernel copies the
+#                     bytes back into the packet)
 #   gateway ...       tcpmig-gateway --queues 1|2, no migration ("before") and
 #                     migrated to S2 after the first request ("after")
 # The veths keep their default offloads (TSO, GSO, checksum on; GRO off): a
 # sender's TSO packets cross the veths whole, so gw forwards packets of up to
 # 64 KiB, and NFQUEUE hands them over whole only with NFQA_CFG_F_GSO
 # (otherwise it segments them first). The header shows the state it ran with.
-# Prints one line per configuration and the ratio gateway-after / best bare loop.
+# Prints one line per configuration and the ratios gateway-after / best bare
+# accept loop, gateway-after / bare mangle loop and mangle / best accept.
 set -uo pipefail
 
 BUILD=${1:-build}
@@ -32,7 +40,7 @@ PEER=$BUILD/tests/tcpmig-peer
 BARE=$BUILD/bench/tcpmig-nfq-bare
 GATEWAY=$BUILD/tools/gateway/tcpmig-gateway
 BYTES=${BYTES:-1000000000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 CHUNK=${CHUNK:-67108864}
 QUEUE=3
 HELPER_PID=
@@ -67,23 +75,29 @@ fetch_once() {
   fi
 }
 
-# measure LABEL [SETUP_FN TEARDOWN_FN]: RUNS transfers, the median.
-declare -A RESULT
+# once LABEL [SETUP_FN TEARDOWN_FN]: one transfer, its Gbit/s added to
+# VALUES[LABEL] (and to ROUND[LABEL] for the ratios of this round).
+declare -A VALUES ROUND SERVERS
 NOTE_FILE=
-ORDER=()
-measure() {
-  local label=$1 setup=${2:-} teardown=${3:-} i values=() median servers
-  for ((i = 0; i < RUNS; i++)); do
-    if [ -n "$setup" ]; then $setup || { values+=(failed); continue; }; fi
-    values+=("$(fetch_once)")
+once() {
+  local label=$1 setup=${2:-} teardown=${3:-} v servers
+  if [ -n "$setup" ] && ! $setup; then
+    v=failed
+  else
+    v=$(fetch_once)
     servers=$(grep -o '^from S[12] at offset [0-9]*' "$WORK/fetch.out" | tr '\n' ';')
-    if [ -n "$teardown" ]; then $teardown; fi
-    [ -n "$NOTE_FILE" ] && [ -s "$NOTE_FILE" ] && servers="$servers $(tail -1 "$NOTE_FILE")"
-  done
-  median=$(printf '%s\n' "${values[@]}" | grep -v failed | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "failed"}')
-  RESULT[$label]=$median
-  ORDER+=("$label")
-  printf '%-28s %10s Gbit/s   runs: %s   %s\n' "$label" "$median" "${values[*]}" "${servers:-}"
+  fi
+  if [ -n "$teardown" ]; then $teardown; fi
+  [ -n "$NOTE_FILE" ] && [ -s "$NOTE_FILE" ] && servers="${servers:-} $(tail -1 "$NOTE_FILE")"
+  VALUES[$label]="${VALUES[$label]:-} $v"
+  ROUND[$label]=$v
+  SERVERS[$label]=${servers:-}
+}
+
+# median WORDS...: the median of the numbers among them, or "failed".
+median() {
+  printf '%s\n' "$@" | grep -v -e failed -e '^$' | sort -g |
+    awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "failed"}'
 }
 
 # NFQUEUE through iptables (xt_NFQUEUE): kernels built without CONFIG_NFT_QUEUE
@@ -122,40 +136,79 @@ gw_stop() {
   HELPER_PID=
 }
 
-echo "tcpmig gateway throughput: one TCP connection, $BYTES bytes per run in $CHUNK-byte requests, median of $RUNS"
+echo "tcpmig gateway throughput: one TCP connection, $BYTES bytes per run in $CHUNK-byte requests, median of $RUNS rounds"
+echo "(each round measures every configuration once, so a slow spell of the machine touches all of them alike)"
 echo "kernel $(uname -r), $(nproc) CPUs; gw g0 offloads: $offloads"
 echo
-measure "kernel forwarding"
+LABELS=("kernel forwarding")
+BARE_MODES=()
 if [ -x "$BARE" ]; then
-  NOTE_FILE="$WORK/bare.err"
-  for BARE_MODE in per-packet batch gso; do measure "nfq-bare $BARE_MODE" bare_start bare_stop; done
-  NOTE_FILE=
+  BARE_MODES=(per-packet batch gso mangle)
+  for m in "${BARE_MODES[@]}"; do LABELS+=("nfq-bare $m"); done
 else
   echo "(no $BARE: libnetfilter_queue was not found at build time)"
 fi
+GW_LABELS=()
 if [ -x "$GATEWAY" ]; then
-  for GW_QUEUES in 1 2; do
-    GW_EXTRA=""
-    measure "gateway q$GW_QUEUES before migration" gw_start gw_stop
-    GW_EXTRA="--after-requests 1"
-    measure "gateway q$GW_QUEUES after migration" gw_start gw_stop
-  done
+  for q in 1 2; do GW_LABELS+=("gateway q$q before migration" "gateway q$q after migration"); done
+  LABELS+=("${GW_LABELS[@]}")
 else
   echo "(no $GATEWAY)"
 fi
 
-best_bare=0 best_label=
-for label in "${ORDER[@]}"; do
-  case $label in nfq-bare*) ;; *) continue ;; esac
-  v=${RESULT[$label]}
-  [ "$v" = failed ] && continue
-  if awk -v a="$v" -v b="$best_bare" 'BEGIN {exit !(a > b)}'; then best_bare=$v best_label=$label; fi
-done
-echo
-for q in 1 2; do
-  v=${RESULT["gateway q$q after migration"]:-}
-  if [ -n "$v" ] && [ "$v" != failed ] && [ -n "$best_label" ]; then
-    printf 'gateway q%s after migration / best bare loop (%s): %.2f\n' "$q" "$best_label" \
-      "$(awk -v a="$v" -v b="$best_bare" 'BEGIN {print a / b}')"
+# ratio A B: A / B to two places, or nothing when either failed.
+ratio() {
+  [ -n "$1" ] && [ -n "$2" ] && [ "$1" != failed ] && [ "$2" != failed ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
+}
+# best_accept: the best bare accept loop of this round (the label).
+best_accept() {
+  local best=0 label= m v
+  for m in per-packet batch gso; do
+    v=${ROUND["nfq-bare $m"]:-failed}
+    [ "$v" = failed ] && continue
+    if awk -v a="$v" -v b="$best" 'BEGIN {exit !(a > b)}'; then best=$v label="nfq-bare $m"; fi
+  done
+  echo "$label"
+}
+
+declare -A RATIO  # per-round ratios, space-separated
+for ((round = 0; round < RUNS; round++)); do
+  ROUND=()
+  once "kernel forwarding"
+  NOTE_FILE="$WORK/bare.err"
+  for BARE_MODE in "${BARE_MODES[@]}"; do once "nfq-bare $BARE_MODE" bare_start bare_stop; done
+  NOTE_FILE=
+  if [ ${#GW_LABELS[@]} -gt 0 ]; then
+    for GW_QUEUES in 1 2; do
+      GW_EXTRA=""
+      once "gateway q$GW_QUEUES before migration" gw_start gw_stop
+      GW_EXTRA="--after-requests 1"
+      once "gateway q$GW_QUEUES after migration" gw_start gw_stop
+    done
+  fi
+  best=$(best_accept)
+  if [ -n "$best" ]; then
+    for q in 1 2; do
+      RATIO["q$q/accept"]="${RATIO["q$q/accept"]:-} $(ratio "${ROUND["gateway q$q after migration"]:-}" "${ROUND[$best]}")"
+      RATIO["q$q/mangle"]="${RATIO["q$q/mangle"]:-} $(ratio "${ROUND["gateway q$q after migration"]:-}" "${ROUND["nfq-bare mangle"]:-}")"
+    done
+    RATIO["mangle/accept"]="${RATIO["mangle/accept"]:-} $(ratio "${ROUND["nfq-bare mangle"]:-}" "${ROUND[$best]}")"
   fi
 done
+
+for label in "${LABELS[@]}"; do
+  # shellcheck disable=SC2086
+  printf '%-28s %10s Gbit/s   runs:%s   %s\n' "$label" "$(median ${VALUES[$label]})" "${VALUES[$label]}" "${SERVERS[$label]:-}"
+done
+echo
+echo "ratios, the median of the rounds' (each round against its own best bare accept loop):"
+show_ratio() {
+  # shellcheck disable=SC2086
+  [ -n "${RATIO[$2]:-}" ] && printf '  %-58s %s   rounds:%s\n' "$1" "$(median ${RATIO[$2]})" "${RATIO[$2]}"
+}
+show_ratio "gateway q1 after migration / best bare accept loop" q1/accept
+show_ratio "gateway q2 after migration / best bare accept loop" q2/accept
+show_ratio "gateway q1 after migration / bare mangle loop" q1/mangle
+show_ratio "gateway q2 after migration / bare mangle loop" q2/mangle
+show_ratio "bare mangle loop / best bare accept loop" mangle/accept
+exit 0
