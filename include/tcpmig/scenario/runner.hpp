@@ -27,7 +27,8 @@
 //   not tracked at request-at),
 //   waiting for the target when a host has add-on = the migration.
 // - Outputs go to RunOptions::out_dir, created by run_scenario (never by the
-//   loader): <node>-<iface>.pcap, trace.txt, summary.json. All are opened
+//   loader), unless RunOptions::write_files is false (then nothing is
+//   written and the trace has no fingerprint): <node>-<iface>.pcap, trace.txt, summary.json. All are opened
 //   before the simulation runs (a runtime host's pcaps when it joins), so an
 //   unwritable output stops the run before it starts. The trace fingerprint
 //   is FNV-1a 64 over trace.txt.
@@ -59,7 +60,8 @@ namespace tcpmig::scenario {
 /// How to run a scenario.
 struct RunOptions {
   uint64_t seed = 1;                  ///< root of every random stream
-  std::string out_dir;                ///< output directory (created; must be non-empty)
+  std::string out_dir;                ///< output directory (created; must be non-empty unless !write_files)
+  bool write_files = true;            ///< false: no directory and no file at all (sweeps keep only the results)
   bool pcap = true;                   ///< write pcaps (only if the scenario's outputs also say so)
   bool force_trace = false;           ///< write trace.txt even when outputs trace="false"
   std::optional<sim::Time> until;     ///< stop at this simulated time (run to the end otherwise)
