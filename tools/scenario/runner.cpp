@@ -465,6 +465,11 @@ void Run::collect(RunResults& results) {
     }
   }
   for (std::size_t i = 0; i < s_.apps.size(); ++i) s_.apps[i].kind->collect(s_.apps[i], apps_[i].get(), results.apps);
+  for (const NodeRuntime& n : nodes_) {
+    if (n.stack == nullptr) continue;  // not a host, or never booted
+    results.client_retransmits += n.stack->stats().retransmits_active;
+    results.server_retransmits += n.stack->stats().retransmits_passive;
+  }
 }
 
 /// Why a migration has no record, for the failure line.
