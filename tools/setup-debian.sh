@@ -11,7 +11,7 @@ packages="
   libpugixml-dev libcli11-dev doctest-dev libbenchmark-dev
   libnetfilter-queue-dev libmnl-dev
   tshark libxml2-utils
-  nftables iptables ethtool iproute2 python3
+  nftables iptables ethtool iproute2 python3 python3-matplotlib
 "
 
 missing=""

@@ -3,11 +3,15 @@
 # of the summary CSV fixture (tests/plot/summary.csv), in PNG and SVG; bad
 # CSVs exit 2 with one clear line and leave no file. The drawing checks need
 # matplotlib: without it they are skipped (exit 77) unless CI is set.
-# Usage: plot_test.sh TCPMIG_SIM SOURCE_DIR OUT_DIR
+# It also plots a real tcpmig-sweep of scenarios/sweep_migration_timing.xml
+# (stall_ms against loss, one line per delay): the README's sweep figure is
+# $OUT_DIR/sweep-stall-vs-loss.svg.
+# Usage: plot_test.sh TCPMIG_SIM SOURCE_DIR OUT_DIR TCPMIG_SWEEP
 set -u
 sim=$1
 src=$2
 out=$3
+sweep=$4
 plot=$src/tools/tcpmig-plot
 fixture=$src/tests/plot/summary.csv
 failures=0
@@ -90,6 +94,15 @@ run sweep "$fixture" --metric syns_sent --x loss --lines delay --band minmax --o
 check_svg "$out/sweep.svg"
 run sweep "$fixture" --metric stall_ms --x loss --where delay=0.01s --band none --out "$out/sweep-where.svg"
 check_svg "$out/sweep-where.svg"
+
+# A real sweep, plotted (the README's figure).
+"$sweep" "$src/scenarios/sweep_migration_timing.xml" --vary loss=0%:5%:1% --vary delay=1ms,10ms,50ms --seeds 20 \
+  --quiet --out "$out/sweep-run" 2>/dev/null || fail "tcpmig-sweep failed"
+run sweep "$out/sweep-run/summary.csv" --metric stall_ms --x loss --lines delay \
+  --title "stall_ms vs loss, seed experiment, 20 seeds per point" --out "$out/sweep-stall-vs-loss.svg"
+check_svg "$out/sweep-stall-vs-loss.svg"
+run sweep "$out/sweep-run/summary.csv" --metric completion_ms --x loss --lines delay --out "$out/sweep-completion.png"
+check_png "$out/sweep-completion.png"
 
 # The same inputs, the same bytes.
 run sweep "$fixture" --metric stall_ms --x delay --lines loss --out "$out/sweep-again.png"
