@@ -131,9 +131,10 @@ DAEMON_PIDS+=($!)
 for _ in $(seq 50); do [ -S "$S/munge.socket" ] && break; sleep 0.1; done
 [ -S "$S/munge.socket" ] || { show_logs "$S/munged.out" "$S/munged.log"; fail "munged did not start"; exit 1; }
 
+# Everything on 127.0.0.1: the host name need not resolve.
 cat >"$S/slurm.conf" <<EOF
 ClusterName=tcpmigtest
-SlurmctldHost=$HOST
+SlurmctldHost=$HOST(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$((CTLD_PORT + 1))
 SlurmUser=root
@@ -158,7 +159,7 @@ SchedulerType=sched/builtin
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 ReturnToService=2
-NodeName=$HOST CPUs=$(nproc) State=UNKNOWN
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$S/slurm.conf
