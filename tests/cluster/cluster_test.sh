@@ -92,6 +92,9 @@ echo "== unsharded: $(basename "$SWEEP") migrate_mid_stream.xml ${GRID[*]}"
 for f in "${FILES[@]}"; do
   [ -s "$WORK/whole/$f" ] || { fail "the unsharded sweep wrote no $f"; exit 1; }
 done
+# runs.csv: a header and one line per run (2 x 2 points x 2 seeds).
+lines=$(wc -l <"$WORK/whole/runs.csv")
+[ "$lines" -eq 9 ] || { fail "the unsharded runs.csv has $lines lines, not 9 (a header and 8 runs)"; exit 1; }
 
 echo "== GNU parallel: 3 shards"
 if "$TOOLS/tcpmig-sweep-parallel" --shards 3 --jobs 2 --out "$WORK/parallel" --sweep "$SWEEP" \
