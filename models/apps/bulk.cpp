@@ -112,6 +112,7 @@ void BulkSender::pump() {
 void BulkSender::on_closed(tcp::TcpSocket& s, tcp::CloseReason r) {
   closed_ = true;
   reason_ = r;
+  if (r == tcp::CloseReason::Normal && queued_ == cfg_.bytes) completed_ = stack_.sim().now();
   console_.line(stack_.sim().now(), name_, std::string("connection closed (") + tcp::close_reason_name(r) + ")");
   s.close();
   sock_ = nullptr;
@@ -166,6 +167,7 @@ void BulkSink::on_accept(tcp::TcpSocket&, tcp::TcpSocket& child) {
 void BulkSink::on_readable(tcp::TcpSocket& s) {
   if (&s != conn_) return;
   std::array<uint8_t, kChunk> buf;  // filled by recv: no zeroing per call
+  const uint64_t before = report_.bytes;
   while (const std::size_t n = s.recv(buf)) {
     const uint64_t at = report_.offset + report_.bytes;
     if (cfg_.verify && !matches_bulk_pattern(at, {buf.data(), n})) {
@@ -179,6 +181,11 @@ void BulkSink::on_readable(tcp::TcpSocket& s) {
     report_.bytes += n;
   }
   report_.last_byte = stack_.sim().now();
+  if (report_.bytes > before) {
+    const BulkSink* earlier = cfg_.continues;
+    report_.deliveries.record(report_.last_byte,
+                              earlier != nullptr ? earlier->report().deliveries.last : std::nullopt);
+  }
 }
 
 void BulkSink::on_peer_fin(tcp::TcpSocket& s) {

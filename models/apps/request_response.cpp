@@ -22,11 +22,13 @@ bool send_pending(tcp::TcpSocket& s, std::string& pending) {
   return pending.empty();
 }
 
-void LineReader::read(tcp::TcpSocket& s) {
+std::size_t LineReader::read(tcp::TcpSocket& s) {
   buf_.erase(0, pos_);  // the lines already returned (keeps the capacity)
   pos_ = 0;
+  const std::size_t before = buf_.size();
   std::array<uint8_t, 2048> chunk;  // filled by recv: no zeroing per call
   while (const std::size_t n = s.recv(chunk)) buf_.append(reinterpret_cast<const char*>(chunk.data()), n);
+  return buf_.size() - before;
 }
 
 bool LineReader::next(std::string_view& line) {
@@ -75,6 +77,7 @@ void RequestClient::on_connected(tcp::TcpSocket& s) {
   if (cfg_.count > 0) {
     send_next();
   } else {
+    completed_ = stack_.sim().now();  // nothing to wait for
     finish();
   }
 }
@@ -100,7 +103,11 @@ void RequestClient::finish() {
 }
 
 void RequestClient::on_readable(tcp::TcpSocket& s) {
-  reader_.read(s);
+  const std::size_t n = reader_.read(s);
+  if (n > 0) {
+    bytes_received_ += n;
+    deliveries_.record(stack_.sim().now());
+  }
   std::string_view l;
   while (reader_.next(l)) {
     console_.line(stack_.sim().now(), name_, "received: ", l);
@@ -109,6 +116,7 @@ void RequestClient::on_readable(tcp::TcpSocket& s) {
     if (received_ < cfg_.count) {
       if (received_ == sent_) next_timer_.schedule_in(cfg_.interval);
     } else if (received_ == cfg_.count) {
+      completed_ = stack_.sim().now();
       finish();
     }
   }

@@ -122,6 +122,7 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
 
 void TcpSocket::open_active(const FourTuple& t, uint32_t isn, uint16_t adv_mss, uint32_t mtu) {
   open_common(t, isn, adv_mss, mtu);
+  active_open_ = true;
   rcv_wscale_ = cfg_.window_scaling ? offered_wscale(cfg_) : 0;
   set_state(TcpState::SynSent);
   send_syn(false);
@@ -992,6 +993,11 @@ bool TcpSocket::send_new_data(uint32_t budget) {
   return transmit(seq, len, flags, false).has_value();
 }
 
+void TcpSocket::count_retransmit() {
+  ++stats_.retransmits;
+  ++(active_open_ ? stack_->stats_.retransmits_active : stack_->stats_.retransmits_passive);
+}
+
 bool TcpSocket::retransmit(SeqNumber seq, uint32_t max_len) {
   const SeqNumber end = data_end();
   max_len = std::min(max_len, current_mss());
@@ -1013,7 +1019,7 @@ bool TcpSocket::retransmit(SeqNumber seq, uint32_t max_len) {
   if (len > 0 && seq + len == end) flags |= flag::PSH;
   const std::optional<uint32_t> sent = transmit(seq, len, flags, true);
   if (!sent) return false;
-  ++stats_.retransmits;
+  count_retransmit();
   const bool fin = (flags & flag::FIN) != 0 && *sent == len;
   const SeqNumber sent_end = seq + *sent + (fin ? 1 : 0);
   high_rxt_ = wire::seq_max(high_rxt_, sent_end);
@@ -1315,7 +1321,7 @@ void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
   const timer::Retransmit next{stack_->sim().now() + rto_, rt.backoff + 1};
   if (state_ == TcpState::SynSent || state_ == TcpState::SynReceived) {
     syn_retransmitted_ = true;
-    ++stats_.retransmits;
+    count_retransmit();
     set_timer(next);
     send_syn(state_ == TcpState::SynReceived);
     return;

@@ -3,6 +3,8 @@
 // bulk sender/sink.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -71,6 +73,15 @@ std::string run_experiment(const tcp::TcpConfig& client_cfg, const tcp::TcpConfi
   return out;
 }
 
+/// A request client of 10.0.2.1 sending `count` requests, `interval` apart.
+apps::RequestClientConfig client_of(uint32_t count, sim::Duration interval) {
+  apps::RequestClientConfig cc;
+  cc.server = ip("10.0.2.1");
+  cc.count = count;
+  cc.interval = interval;
+  return cc;
+}
+
 int count_of(const std::string& text, const std::string& needle) {
   int n = 0;
   for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
@@ -100,6 +111,26 @@ TEST_CASE("request/response: 10 requests over one connection, each answered, pri
   CHECK(out.find("0.004") != std::string::npos);
   // Deterministic: a second run prints the same bytes.
   CHECK(run_experiment({}, {}, 10) == out);
+}
+
+TEST_CASE("request client: response bytes, first and last delivery, the longest pause, completion") {
+  World w;
+  apps::Console console;
+  apps::ResponseServer server(*w.server, apps::ResponseServerConfig{}, console);
+  apps::RequestClient client(*w.client, client_of(3, 100_ms), console);
+  CHECK_FALSE(client.completed().has_value());
+  w.sim.run();
+  REQUIRE(client.done());
+  CHECK(client.bytes_received() == 3 * std::string("Hello, I'm Server 1\n").size());
+  const apps::DeliveryTimes& d = client.deliveries();
+  REQUIRE(d.first.has_value());
+  REQUIRE(d.last.has_value());
+  // Each response comes one interval plus one round trip (2 hops of 1 ms
+  // each way, plus serialization) after the one before.
+  CHECK(d.max_gap > 104_ms);
+  CHECK(d.max_gap < 105_ms);
+  CHECK(*d.last - *d.first <= d.max_gap + d.max_gap);
+  CHECK(client.completed() == d.last);  // the last response completed it
 }
 
 TEST_CASE("request/response with the seed's tcp_timestamps=0 server and client") {
@@ -162,6 +193,71 @@ TEST_CASE("bulk: 5 MB over a lossy path arrive verified; goodput and completion 
   CHECK(sender.closed());
   CHECK(sender.close_reason() == tcp::CloseReason::Normal);
   CHECK(count_of(out, "server1 received 5000000 bytes, 0 wrong, in ") == 1);
+  // Deliveries: the first after the handshake, the last no later than the
+  // FIN; a stall (a loss repaired) is longer than one RTT (4 ms here) but
+  // shorter than the transfer.
+  REQUIRE(r.deliveries.first.has_value());
+  REQUIRE(r.deliveries.last.has_value());
+  CHECK(*r.deliveries.first > r.accepted);
+  CHECK(*r.deliveries.last == r.last_byte);
+  CHECK(*r.deliveries.last <= *r.finished);
+  CHECK(r.deliveries.max_gap > 4_ms);
+  CHECK(r.deliveries.max_gap < *r.deliveries.last - *r.deliveries.first);
+  // The sender completed once its FIN was acknowledged and the sink's FIN
+  // arrived: after the sink saw the sender's FIN.
+  REQUIRE(sender.completed().has_value());
+  CHECK(*sender.completed() > *r.finished);
+  // Its retransmissions count on the client's stack though its socket is gone.
+  CHECK(sender.socket() == nullptr);
+  CHECK(w.client->stats().retransmits_active > 0);
+  CHECK(w.client->stats().retransmits_passive == 0);
+}
+
+TEST_CASE("retransmits: a stack's totals keep the counts of sockets closed and destroyed, by active and passive open") {
+  World w({}, {}, 0.02, 5);
+  // Sends `total` bytes and closes (client), or reads everything and closes
+  // on the FIN (server); either adds its socket's retransmits as it closes.
+  struct Side : tcp::TcpEvents {
+    uint64_t total = 0;        // bytes to send (0: the server)
+    uint64_t queued = 0;       // bytes handed to TCP
+    uint64_t retransmits = 0;  // TcpSocketStats::retransmits of closed sockets
+    int closed = 0;            // sockets closed
+    void pump(tcp::TcpSocket& s) {
+      std::array<uint8_t, 4096> buf{};
+      while (queued < total) {
+        const std::size_t n = s.send({buf.data(), std::min<uint64_t>(buf.size(), total - queued)});
+        if (n == 0) return;
+        queued += n;
+      }
+      if (total > 0) s.close();
+    }
+    void on_accept(tcp::TcpSocket&, tcp::TcpSocket& c) override { c.set_events(this); }
+    void on_connected(tcp::TcpSocket& s) override { pump(s); }
+    void on_writable(tcp::TcpSocket& s) override { pump(s); }
+    void on_readable(tcp::TcpSocket& s) override {
+      std::array<uint8_t, 4096> buf;
+      while (s.recv(buf) > 0) {
+      }
+    }
+    void on_peer_fin(tcp::TcpSocket& s) override { s.close(); }
+    void on_closed(tcp::TcpSocket& s, tcp::CloseReason) override {
+      retransmits += s.stats().retransmits;
+      ++closed;
+      s.close();
+    }
+  } client, server;
+  client.total = 1'000'000;
+  REQUIRE(w.server->listen(5001, &server) != nullptr);
+  REQUIRE(w.client->connect(ip("10.0.2.1"), 5001, &client) != nullptr);
+  w.sim.run();
+  CHECK(client.closed == 1);
+  CHECK(server.closed == 1);
+  CHECK(w.client->socket_count() == 0);  // destroyed after TIME_WAIT
+  CHECK(client.retransmits > 0);         // 2% loss each way
+  CHECK(w.client->stats().retransmits_active == client.retransmits);
+  CHECK(w.client->stats().retransmits_passive == 0);
+  CHECK(w.server->stats().retransmits_passive == server.retransmits);
+  CHECK(w.server->stats().retransmits_active == 0);
 }
 
 TEST_CASE("bulk pattern: period 65521 (prime), so no power-of-two shift matches") {
@@ -257,6 +353,9 @@ TEST_CASE("a client with zero requests connects and closes") {
   CHECK(client.closed());
   CHECK(client.close_reason() == tcp::CloseReason::Normal);
   CHECK(server.connections() == 1);
+  CHECK(client.completed().has_value());  // nothing to wait for
+  CHECK(client.bytes_received() == 0);
+  CHECK_FALSE(client.deliveries().first.has_value());
 }
 
 TEST_CASE("request/response keeping no texts: nothing allocated per request once connected; the counts are right") {
@@ -267,11 +366,7 @@ TEST_CASE("request/response keeping no texts: nothing allocated per request once
     World w;
     apps::Console console = print ? apps::Console(sink) : apps::Console();
     apps::ResponseServer server(*w.server, apps::ResponseServerConfig{}, console);
-    apps::RequestClientConfig cc;
-    cc.server = ip("10.0.2.1");
-    cc.count = 3000;
-    cc.interval = 1_ms;
-    apps::RequestClient client(*w.client, cc, console);
+    apps::RequestClient client(*w.client, client_of(3000, 1_ms), console);
     w.sim.run_until(sim::Time::zero() + 1_s);  // connected; scratch buffers at their high-water marks
     const uint32_t sent_before = client.sent();
     const uint64_t before = testing::allocations();

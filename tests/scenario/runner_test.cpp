@@ -34,6 +34,13 @@ Scenario load(const std::string& text) {
   return *r.scenario;
 }
 
+/// The scenario of scenarios/<name>.
+Scenario load_example(const std::string& name) {
+  const LoadResult r = load_scenario_file(kSource + "/scenarios/" + name);
+  if (!r.ok()) FAIL(r.error->text());
+  return *r.scenario;
+}
+
 /// Runs `s` into a fresh test directory with the console captured to a file; returns its text.
 std::string run(const Scenario& s, const std::string& dir_name, RunResults& results, uint64_t seed = 1) {
   RunOptions o;
@@ -342,4 +349,87 @@ TEST_CASE("a bulk transfer that does not complete fails the run without any expe
   REQUIRE(cut.failures.size() == 1);
   CHECK(cut.failures[0].find("bulk-sender tx did not finish:") == 0);
   CHECK(cut.failures[0].find("when the run ended") != std::string::npos);
+}
+
+TEST_CASE("per-run metrics: the seed's request client (bytes, deliveries, longest pause, completion), no retransmits") {
+  const Scenario s = load_example("migrate_mid_stream.xml");
+  RunResults r;
+  run(s, "scenario/metrics-seed", r);
+  CHECK(r.failures.empty());
+  REQUIRE(r.apps.size() == 3);
+  const AppResult& c = r.apps[2];
+  CHECK(c.name == "client");
+  CHECK(c.responses == 10);
+  // 2 lines from server1 and 8 from server2, each 19 characters and its '\n'.
+  CHECK(c.bytes == 2 * std::string("Hello, I'm Server 1\n").size() + 8 * std::string("Hello, I'm Server 2\n").size());
+  REQUIRE(c.first_rx.has_value());
+  REQUIRE(c.last_rx.has_value());
+  REQUIRE(c.completed.has_value());
+  // Completed when the 10th response was read: that is the last delivery,
+  // nine pauses of at least one interval after the first.
+  CHECK(*c.completed == *c.last_rx);
+  CHECK(*c.last_rx - *c.first_rx > sim::Duration::seconds(9));
+  // Every pause is one interval (1 s) plus a round trip (~2.5 ms). server2
+  // boots in the pause after the 2nd request, so the migration adds only the
+  // replayed handshake to the wait for the 3rd response (gateway - server2,
+  // 0.4 ms): the user never waits 1 s + 5 ms.
+  CHECK(c.max_gap >= sim::Duration::seconds(1));
+  CHECK(c.max_gap < sim::Duration::seconds(1) + sim::Duration::milliseconds(5));
+  // Servers read no responses; their kinds leave the fields empty.
+  CHECK_FALSE(r.apps[0].first_rx.has_value());
+  CHECK_FALSE(r.apps[0].completed.has_value());
+  CHECK(r.client_retransmits == 0);
+  CHECK(r.server_retransmits == 0);
+
+  const std::string dir = std::string(std::getenv("TCPMIG_TEST_OUT") ? std::getenv("TCPMIG_TEST_OUT") : "test-output") +
+                          "/scenario/metrics-seed";
+  const std::string json = read(dir + "/summary.json");
+  CHECK(json == summary_json(s, r));
+  CHECK(json.find("\"bytes\": 200,") != std::string::npos);
+  CHECK(json.find("\"first_rx_ns\": " + std::to_string(c.first_rx->ns()) + ",") != std::string::npos);
+  CHECK(json.find("\"last_rx_ns\": " + std::to_string(c.last_rx->ns()) + ",") != std::string::npos);
+  CHECK(json.find("\"max_gap_ns\": " + std::to_string(c.max_gap.ns()) + ",") != std::string::npos);
+  CHECK(json.find("\"completed_ns\": " + std::to_string(c.completed->ns()) + ",") != std::string::npos);
+  const std::size_t tcp = json.find("\"tcp\": {");
+  REQUIRE(tcp != std::string::npos);
+  CHECK(json.find("\"client_retransmits\": 0", tcp) != std::string::npos);
+  CHECK(json.find("\"server_retransmits\": 0", tcp) != std::string::npos);
+  CHECK(tcp < json.find("\"failures\""));
+}
+
+TEST_CASE("per-run metrics: losses make TCP retransmit, counted over every host's sockets") {
+  const Scenario s = load_example("migrate_lossy.xml");
+  RunResults r;
+  run(s, "scenario/metrics-lossy", r);
+  CHECK(r.failures.empty());
+  CHECK(r.client_retransmits + r.server_retransmits > 0);
+  const std::string json = summary_json(s, r);
+  CHECK(json.find("\"client_retransmits\": " + std::to_string(r.client_retransmits) + ",") != std::string::npos);
+  CHECK(json.find("\"server_retransmits\": " + std::to_string(r.server_retransmits) + "\n") != std::string::npos);
+}
+
+TEST_CASE("per-run metrics: the sink continuing a migrated stream counts the switch in its longest pause") {
+  RunResults r;
+  run(load_example("migrate_bulk.xml"), "scenario/metrics-bulk", r);
+  CHECK(r.failures.empty());
+  REQUIRE(r.apps.size() == 3);
+  const AppResult& sink1 = r.apps[0];
+  const AppResult& sink2 = r.apps[1];
+  const AppResult& sender = r.apps[2];
+  REQUIRE(sink1.last_rx.has_value());
+  REQUIRE(sink2.first_rx.has_value());
+  REQUIRE(sink2.last_rx.has_value());
+  // server2 reads only after server1's last read: the user's stall across
+  // the switch is in server2's max_gap.
+  CHECK(*sink2.first_rx > *sink1.last_rx);
+  // Once moved, the stream flows steadily: the switch is server2's longest pause.
+  CHECK(sink2.max_gap == *sink2.first_rx - *sink1.last_rx);
+  CHECK(sink2.max_gap > sim::Duration::zero());
+  // The sink completes on the sender's FIN; the sender once both FINs are acknowledged.
+  REQUIRE(sink2.completed.has_value());
+  CHECK(sink2.completed == sink2.finished);
+  CHECK_FALSE(sink1.completed.has_value());  // its connection never saw the FIN
+  REQUIRE(sender.completed.has_value());
+  CHECK(*sender.completed > *sink2.completed);
+  CHECK_FALSE(sender.first_rx.has_value());
 }

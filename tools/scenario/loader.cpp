@@ -317,7 +317,15 @@ std::string Loader::substitute(pugi::xml_attribute a, pugi::xml_node owner) cons
 std::optional<Attr> Loader::attr(pugi::xml_node n, const char* name) const {
   const pugi::xml_attribute a = n.attribute(name);
   if (!a) return std::nullopt;
-  return Attr{a, substitute(a, n)};
+  std::string value = substitute(a, n);
+  // An attribute that is only a reference to an empty parameter is absent:
+  // a parameter can then switch an attribute off (trigger="at" with at="${at}"
+  // and count="${after}", the unused one set to "").
+  const std::string_view raw = a.value();
+  if (value.empty() && raw.size() > 3 && raw.substr(0, 2) == "${" && raw.find('}') == raw.size() - 1) {
+    return std::nullopt;
+  }
+  return Attr{a, std::move(value)};
 }
 
 Attr Loader::required(pugi::xml_node n, const char* name, const char* expected) const {

@@ -263,6 +263,14 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
   }
   w.end_array();
 
+  w.key("tcp");
+  w.begin_object();
+  w.key("client_retransmits");
+  w.value(r.client_retransmits);
+  w.key("server_retransmits");
+  w.value(r.server_retransmits);
+  w.end_object();
+
   w.key("failures");
   w.begin_array();
   for (const std::string& f : r.failures) w.value(f);

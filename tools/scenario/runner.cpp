@@ -338,17 +338,19 @@ std::string Run::match_migration(const std::string& gw, const core::MigrationRec
 
 bool Run::execute(RunResults& results, std::string& error) {
   const std::string& dir = o_.out_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return output_error(error, "cannot create the output directory " + dir + ": " + ec.message());
-  const bool want_trace = s_.outputs.trace || o_.force_trace;
+  if (o_.write_files) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return output_error(error, "cannot create the output directory " + dir + ": " + ec.message());
+  }
+  const bool want_trace = o_.write_files && (s_.outputs.trace || o_.force_trace);
   const std::string trace_path = dir + "/trace.txt";
   if (want_trace) {
     if (!trace_.open(trace_path, error)) return output_error(error, "cannot create " + error);
     files_.push_back(trace_path);
     net_.set_trace(&trace_);
   }
-  pcap_ = o_.pcap && s_.outputs.pcap;
+  pcap_ = o_.write_files && o_.pcap && s_.outputs.pcap;
   if (pcap_ && !net_.enable_pcap(dir, error)) return output_error(error, "cannot create " + error);
 
   // Nodes present from the start, their links, stacks and apps; then the
@@ -372,7 +374,8 @@ bool Run::execute(RunResults& results, std::string& error) {
   // open when they join).
   if (!net_.pcap_error().empty()) return output_error(error, "cannot create " + net_.pcap_error());
   const std::string summary_path = dir + "/summary.json";
-  if (s_.outputs.summary) {
+  const bool want_summary = o_.write_files && s_.outputs.summary;
+  if (want_summary) {
     summary_.open(summary_path, std::ios::binary | std::ios::trunc);
     if (!summary_) return output_error(error, "cannot create " + summary_path + ": " + std::strerror(errno));
     files_.push_back(summary_path);
@@ -436,7 +439,7 @@ bool Run::execute(RunResults& results, std::string& error) {
   collect(results);
   check_expectations(results);
 
-  if (s_.outputs.summary) {
+  if (want_summary) {
     summary_ << summary_json(s_, results);
     summary_.close();
     if (!summary_) return output_error(error, summary_path + ": write failed");
@@ -462,6 +465,11 @@ void Run::collect(RunResults& results) {
     }
   }
   for (std::size_t i = 0; i < s_.apps.size(); ++i) s_.apps[i].kind->collect(s_.apps[i], apps_[i].get(), results.apps);
+  for (const NodeRuntime& n : nodes_) {
+    if (n.stack == nullptr) continue;  // not a host, or never booted
+    results.client_retransmits += n.stack->stats().retransmits_active;
+    results.server_retransmits += n.stack->stats().retransmits_passive;
+  }
 }
 
 /// Why a migration has no record, for the failure line.

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "tcpmig/apps/console.hpp"
+#include "tcpmig/apps/delivery.hpp"
 #include "tcpmig/sim/simulator.hpp"
 #include "tcpmig/tcp/stack.hpp"
 
@@ -54,6 +55,9 @@ class BulkSender final : public tcp::TcpEvents {
   [[nodiscard]] uint64_t queued() const { return queued_; }
   [[nodiscard]] bool closed() const { return closed_; }
   [[nodiscard]] tcp::CloseReason close_reason() const { return reason_; }
+  /// When the connection closed normally (both FINs sent and acknowledged)
+  /// with every byte handed to TCP: the transfer is complete.
+  [[nodiscard]] std::optional<sim::Time> completed() const { return completed_; }
   [[nodiscard]] tcp::TcpSocket* socket() const { return sock_; }
 
   void on_connected(tcp::TcpSocket& s) override;
@@ -71,6 +75,7 @@ class BulkSender final : public tcp::TcpEvents {
   sim::Timer start_timer_;
   tcp::TcpSocket* sock_ = nullptr;
   uint64_t queued_ = 0;
+  std::optional<sim::Time> completed_;  // closed normally after queuing every byte
   bool closed_ = false;
   tcp::CloseReason reason_ = tcp::CloseReason::Normal;
 };
@@ -84,6 +89,9 @@ struct BulkReport {
   sim::Time accepted;                         // connection established
   sim::Time last_byte;                        // last byte received
   std::optional<sim::Time> finished;          // the sender's FIN arrived
+  /// When bytes were read; with BulkSinkConfig::continues, the gap from the
+  /// continued sink's last delivery to this one's first counts in max_gap.
+  DeliveryTimes deliveries;
   /// bytes * 8e9 / (last_byte - accepted) in bit/s (0 if no time passed).
   [[nodiscard]] uint64_t goodput_bps() const;
 };

@@ -27,11 +27,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tcpmig/apps/console.hpp"
+#include "tcpmig/apps/delivery.hpp"
 #include "tcpmig/sim/simulator.hpp"
 #include "tcpmig/tcp/stack.hpp"
 
@@ -41,8 +43,9 @@ namespace tcpmig::apps {
 /// keeps its capacity (no allocation once it has held the most bytes it will).
 class LineReader {
  public:
-  /// Reads everything available from `s`; its complete lines then come from next().
-  void read(tcp::TcpSocket& s);
+  /// Reads everything available from `s` and returns how many bytes that
+  /// was; its complete lines then come from next().
+  std::size_t read(tcp::TcpSocket& s);
   /// The next complete line, without its '\n' (and a '\r' before it); false
   /// when none is left. The view is valid until the next read().
   bool next(std::string_view& line);
@@ -81,6 +84,12 @@ class RequestClient final : public tcp::TcpEvents {
   [[nodiscard]] const std::vector<std::string>& responses() const { return responses_; }
   /// True once every response arrived.
   [[nodiscard]] bool done() const { return received_ >= cfg_.count; }
+  /// Payload bytes read from the connection (response lines with their '\n').
+  [[nodiscard]] uint64_t bytes_received() const { return bytes_received_; }
+  /// When response bytes reached the client (DeliveryTimes).
+  [[nodiscard]] const DeliveryTimes& deliveries() const { return deliveries_; }
+  /// When the last of `count` responses arrived (done() became true).
+  [[nodiscard]] std::optional<sim::Time> completed() const { return completed_; }
   /// Set when the connection ended.
   [[nodiscard]] bool closed() const { return closed_; }
   [[nodiscard]] tcp::CloseReason close_reason() const { return reason_; }
@@ -111,6 +120,9 @@ class RequestClient final : public tcp::TcpEvents {
   std::vector<std::string> responses_;  // response lines, kept only with keep_text
   uint32_t sent_ = 0;
   uint32_t received_ = 0;   // response lines received
+  uint64_t bytes_received_ = 0;  // payload bytes read
+  DeliveryTimes deliveries_;     // when payload was read
+  std::optional<sim::Time> completed_;  // when received_ reached count
   bool closed_ = false;
   tcp::CloseReason reason_ = tcp::CloseReason::Normal;
 };

@@ -27,7 +27,8 @@
 //   not tracked at request-at),
 //   waiting for the target when a host has add-on = the migration.
 // - Outputs go to RunOptions::out_dir, created by run_scenario (never by the
-//   loader): <node>-<iface>.pcap, trace.txt, summary.json. All are opened
+//   loader), unless RunOptions::write_files is false (then nothing is
+//   written and the trace has no fingerprint): <node>-<iface>.pcap, trace.txt, summary.json. All are opened
 //   before the simulation runs (a runtime host's pcaps when it joins), so an
 //   unwritable output stops the run before it starts. The trace fingerprint
 //   is FNV-1a 64 over trace.txt.
@@ -59,7 +60,8 @@ namespace tcpmig::scenario {
 /// How to run a scenario.
 struct RunOptions {
   uint64_t seed = 1;                  ///< root of every random stream
-  std::string out_dir;                ///< output directory (created; must be non-empty)
+  std::string out_dir;                ///< output directory (created; must be non-empty unless !write_files)
+  bool write_files = true;            ///< false: no directory and no file at all (sweeps keep only the results)
   bool pcap = true;                   ///< write pcaps (only if the scenario's outputs also say so)
   bool force_trace = false;           ///< write trace.txt even when outputs trace="false"
   std::optional<sim::Time> until;     ///< stop at this simulated time (run to the end otherwise)
@@ -104,10 +106,23 @@ struct AppResult {
   std::optional<tcp::CloseReason> closed;     ///< clients and senders: how the connection ended
   uint64_t requests = 0;                      ///< response-server: requests received
   uint64_t connections = 0;                   ///< response-server: connections accepted
-  uint64_t bytes = 0;                         ///< bulk-sink: bytes received
+  uint64_t bytes = 0;                         ///< bulk-sink: bytes received; request-client: payload
+                                              ///< bytes of the responses (lines with their '\n')
   uint64_t errors = 0;                        ///< bulk-sink: bytes that differ from the pattern
   uint64_t goodput_bps = 0;                   ///< bulk-sink: goodput
   std::optional<sim::Time> finished;          ///< bulk-sink: the sender's FIN arrived
+  // Deliveries (request-client, bulk-sink): a delivery is one on_readable
+  // that read new in-order bytes (apps::DeliveryTimes).
+  std::optional<sim::Time> first_rx;          ///< first delivery of payload to the app (nullopt: none)
+  std::optional<sim::Time> last_rx;           ///< last delivery (nullopt: none)
+  sim::Duration max_gap;                      ///< longest time between two successive deliveries (zero
+                                              ///< with fewer than two); a bulk-sink that `continues`
+                                              ///< another also counts the gap from that one's last
+                                              ///< delivery to its own first
+  /// request-client: the last of `count` responses arrived; bulk-sink: the
+  /// sender's FIN arrived (= finished); bulk-sender: the connection closed
+  /// normally after every byte was handed to TCP. nullopt: never.
+  std::optional<sim::Time> completed;
 };
 
 /// Everything a run produced besides its files.
@@ -122,6 +137,11 @@ struct RunResults {
   std::vector<RefusedRequest> refused;          ///< refused flow requests
   std::vector<GatewayResult> gateways;          ///< document order
   std::vector<AppResult> apps;                  ///< document order (instances in order)
+  /// TCP segments retransmitted (any cause), summed over every host's stack
+  /// and every socket it had, closed ones included: by sockets that opened
+  /// with connect() (client side) and by accepted ones (server side).
+  uint64_t client_retransmits = 0;
+  uint64_t server_retransmits = 0;
   std::vector<std::string> failures;            ///< expectations not met, one line each
   std::vector<std::string> files;               ///< every file the run opened for writing, also when it failed
 };
@@ -140,8 +160,12 @@ void print_summary(std::FILE* out, const Scenario& s, const RunResults& r, bool 
 
 /// summary.json: scenario, file (the scenario file's name without folders,
 /// the same from any working folder), seed, params, events, end time,
-/// fingerprint, migrations, refused requests, gateways, apps, failures
-/// (stable key order, times in integer nanoseconds, null for "never").
+/// fingerprint, migrations, refused requests, gateways, apps, tcp
+/// ({"client_retransmits", "server_retransmits"}), failures (stable key
+/// order, times in integer nanoseconds, null for "never"). Apps that read a
+/// stream (request-client, bulk-sink) have "first_rx_ns", "last_rx_ns",
+/// "max_gap_ns"; they and bulk-sender have "completed_ns"; request-client
+/// also has "bytes".
 std::string summary_json(const Scenario& s, const RunResults& r);
 
 /// Milliseconds with three decimals from integer nanoseconds ("12.345"), truncated; "-" for core::kNever.

@@ -337,6 +337,9 @@ class TcpSocket {
   // ---- timers and lifecycle
   void on_timer();
   void on_delack_timer();
+  /// Counts one retransmitted segment, in the socket's stats and in the
+  /// stack's active or passive total.
+  void count_retransmit();
   void on_retransmit_timeout(timer::Retransmit rt);
   void on_persist_timeout(timer::Persist p);
   void set_timer(TimerState t);
@@ -357,6 +360,7 @@ class TcpSocket {
   TcpState state_ = TcpState::Closed;
   FourTuple tuple_{};               // addresses and ports
   TcpSocket* listener_ = nullptr;   // passive open: the listener (until accepted)
+  bool active_open_ = false;        // opened by connect() (the client side)
   uint32_t backlog_ = 0;            // listener: max half-open children
   uint32_t half_open_ = 0;          // listener: children in SYN_RECEIVED
 

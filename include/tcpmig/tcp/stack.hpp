@@ -48,7 +48,8 @@
 
 namespace tcpmig::tcp {
 
-/// Counters of one stack (segments that never reached a socket).
+/// Counters of one stack: segments that never reached a socket, and totals
+/// over every socket it ever had (closed and destroyed ones included).
 struct TcpStackStats {
   uint64_t segs_in = 0;            ///< segments received
   uint64_t data_segs_in = 0;       ///< segments received with payload (valid checksum)
@@ -59,6 +60,8 @@ struct TcpStackStats {
   uint64_t resets_sent = 0;        ///< RSTs sent by the stack (no socket, listener, bad handshake ACK)
   uint64_t listen_overflow = 0;    ///< SYNs dropped: backlog full
   uint64_t challenge_acks_limited = 0;  ///< challenge ACKs withheld by challenge_ack_limit
+  uint64_t retransmits_active = 0;   ///< TcpSocketStats::retransmits of sockets opened by connect()
+  uint64_t retransmits_passive = 0;  ///< TcpSocketStats::retransmits of sockets accepted from a listener
 };
 
 /// Receives the frames a stack sends, instead of the node (tests).

@@ -48,6 +48,7 @@ class BulkSenderKind final : public AppKind {
     if (live != nullptr) {
       const apps::BulkSender& sender = *static_cast<const Live*>(live)->sender;
       r.sent = sender.queued();
+      r.completed = sender.completed();
       if (sender.closed()) r.closed = sender.close_reason();
     }
     out.push_back(std::move(r));
@@ -61,6 +62,7 @@ class BulkSenderKind final : public AppKind {
     w.value(r.sent);
     w.key("bytes");
     w.value(r.expected);
+    app_support::json_time(w, "completed_ns", r.completed);
     app_support::json_closed(w, r.closed);
   }
   void expect(const AppResult& r, std::vector<std::string>& failures) const override {

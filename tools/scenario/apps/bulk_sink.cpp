@@ -73,6 +73,8 @@ class BulkSinkKind final : public AppKind {
       r.errors = rep.errors;
       r.goodput_bps = rep.goodput_bps();
       r.finished = rep.finished;
+      r.completed = rep.finished;
+      app_support::set_deliveries(r, rep.deliveries);
     }
     out.push_back(std::move(r));
   }
@@ -93,12 +95,9 @@ class BulkSinkKind final : public AppKind {
     w.value(r.errors);
     w.key("goodput_bps");
     w.value(r.goodput_bps);
-    w.key("finished_ns");
-    if (r.finished) {
-      w.value(int64_t{r.finished->ns()});
-    } else {
-      w.null();
-    }
+    app_support::json_deliveries(w, r);
+    app_support::json_time(w, "finished_ns", r.finished);
+    app_support::json_time(w, "completed_ns", r.completed);
     w.key("expected_bytes");
     if (r.has_expected) {
       w.value(r.expected);

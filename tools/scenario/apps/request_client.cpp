@@ -56,6 +56,9 @@ class RequestClientKind final : public AppKind {
         const apps::RequestClient& c = *static_cast<const Live*>(live)->clients[k];
         r.sent = c.sent();
         r.responses = c.received();
+        r.bytes = c.bytes_received();
+        app_support::set_deliveries(r, c.deliveries());
+        r.completed = c.completed();
         if (c.closed()) r.closed = c.close_reason();
       }
       out.push_back(std::move(r));
@@ -73,6 +76,10 @@ class RequestClientKind final : public AppKind {
     w.value(r.responses);
     w.key("expected_responses");
     w.value(r.expected);
+    w.key("bytes");
+    w.value(r.bytes);
+    app_support::json_deliveries(w, r);
+    app_support::json_time(w, "completed_ns", r.completed);
     app_support::json_closed(w, r.closed);
   }
   void expect(const AppResult& r, std::vector<std::string>& failures) const override {
