@@ -32,14 +32,8 @@ done
 [ -x "$SWEEP" ] || { echo "cluster_test: not an executable: '$SWEEP'" >&2; exit 2; }
 [ -d "$SOURCE/tools/cluster" ] || { echo "cluster_test: not the source tree: '$SOURCE'" >&2; exit 2; }
 
-skip_or_fail() {
-  if [ -z "${CI:-}" ]; then
-    echo "SKIPPED: $*"
-    exit 77
-  fi
-  echo "FAIL: $* (CI is set, so this is not a skip)" >&2
-  exit 1
-}
+# shellcheck source-path=SCRIPTDIR source=../skip_or_fail.sh
+. "$(dirname "$0")/../skip_or_fail.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_or_fail "must run as root to start slurmd and munged"
 for tool in parallel sbatch squeue sinfo slurmctld slurmd munged mungekey; do
