@@ -2,11 +2,13 @@
 # Builds tcpmig three ways and runs every test; the project's one test command.
 #
 #   1. gcc,   -O2 (RelWithDebInfo), warnings as errors: unit + CLI tests, tshark on every pcap,
-#                                   tcpmig-gateway in network namespaces (root)
+#                                   tcpmig-gateway in network namespaces (root), sweeps through
+#                                   GNU parallel and a one-node Slurm (root)
 #   2. clang, -O0 (Debug),          warnings as errors: the same tests (traces must match the
 #                                   same golden files), then every shipped scenario run by both
 #                                   builds must give byte-identical stdout, traces, pcaps, summaries
-#   3. clang, ASan + UBSan (-O1):   the same tests under the sanitizers, the namespace test included
+#   3. clang, ASan + UBSan (-O1):   the same tests under the sanitizers, the namespace and
+#                                   cluster tests included
 #   4. clang, libFuzzer:            every fuzz target for a bounded time from its seed corpus
 #
 # Build trees go to build/test-*; set TCPMIG_FUZZ_SECONDS to change the fuzz time.
@@ -35,9 +37,9 @@ build_and_test() {
 
 # tshark reads the pcaps of the gcc build only: the clang build's are
 # byte-identical (checked below) and so are the sanitizer build's. The
-# namespace test runs with gcc and under the sanitizers.
+# namespace and cluster tests run with gcc and under the sanitizers.
 build_and_test build/test-gcc '' -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
-build_and_test build/test-clang '^(tshark_pcaps|netns_gateway)$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DTCPMIG_BENCH=OFF
+build_and_test build/test-clang '^(tshark_pcaps|netns_gateway|cluster_sweep)$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DTCPMIG_BENCH=OFF
 # Determinism across compilers: every shipped scenario, run by the gcc -O2 and
 # the clang -O0 build, gives byte-identical stdout, trace, pcaps and summary.
 step "gcc and clang agree on every shipped scenario"

@@ -12,6 +12,7 @@ packages="
   libnetfilter-queue-dev libmnl-dev
   tshark libxml2-utils
   nftables iptables ethtool iproute2 python3 python3-matplotlib
+  slurm-wlm munge parallel
 "
 
 missing=""
@@ -36,8 +37,9 @@ fi
 
 echo "setup: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+# Another apt-get (unattended-upgrades, a second set-up) may hold the lock: wait for it.
+apt-get update -q -o DPkg::Lock::Timeout=600
 # wireshark-common asks whether non-root users may capture; answer no.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 $missing

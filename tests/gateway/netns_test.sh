@@ -50,14 +50,8 @@ done
 CASES=("$@")
 [ ${#CASES[@]} -eq 0 ] && CASES=(forward seed bulk lossy back refused kill9 sim control queues hookfail)
 
-skip_or_fail() {
-  if [ -z "${CI:-}" ]; then
-    echo "SKIPPED: $*"
-    exit 77
-  fi
-  echo "FAIL: $* (CI is set, so this is not a skip)" >&2
-  exit 1
-}
+# shellcheck source-path=SCRIPTDIR source=../skip_or_fail.sh
+. "$(dirname "$0")/../skip_or_fail.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_or_fail "must run as root to create network namespaces"
 for tool in ip nft iptables-save python3 tshark; do
