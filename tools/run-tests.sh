@@ -41,7 +41,8 @@ build_and_test() {
 build_and_test build/test-gcc '' -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
 build_and_test build/test-clang '^(tshark_pcaps|netns_gateway|cluster_sweep)$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DTCPMIG_BENCH=OFF
 # Determinism across compilers: every shipped scenario, run by the gcc -O2 and
-# the clang -O0 build, gives byte-identical stdout, trace, pcaps and summary.
+# the clang -O0 build, gives byte-identical stdout, trace, pcaps and summary;
+# a sweep gives byte-identical files.
 step "gcc and clang agree on every shipped scenario"
 # (Both write to the same path, which stdout names, then the trees are compared.)
 rm -rf build/cross
@@ -51,10 +52,13 @@ for cc in gcc clang; do
     name=$(basename "$scenario" .xml)
     "build/test-$cc/tools/tcpmig-sim" "$scenario" --out "build/cross/run/$name" >"build/cross/run/$name.stdout"
   done
+  # A sweep (its statistics are floating point): the same runs.csv, summary.csv and sweep.json.
+  "build/test-$cc/tools/tcpmig-sweep" scenarios/sweep_migration_timing.xml --vary loss=0%:4%:1% \
+    --vary delay=1ms,20ms --seeds 10 --quiet --out build/cross/run/sweep 2>/dev/null
   mv build/cross/run "build/cross/$cc"
 done
 diff -r build/cross/gcc build/cross/clang
-echo "identical: $(find build/cross/gcc -type f | wc -l) files of $(ls scenarios/*.xml | wc -l) scenarios"
+echo "identical: $(find build/cross/gcc -type f | wc -l) files of $(ls scenarios/*.xml | wc -l) scenarios and a sweep"
 
 build_and_test build/test-asan '^tshark_pcaps$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTCPMIG_SANITIZE=ON -DTCPMIG_BENCH=OFF
