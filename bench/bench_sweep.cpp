@@ -42,7 +42,7 @@ sweep::Plan plan() {
 void SweepInProcess(benchmark::State& state) {
   const sweep::Plan p = plan();
   std::string error;
-  const auto points = sweep::load_points(p, [](uint64_t) { return true; }, 1, error);
+  const auto points = sweep::load_points(p, 1, error);
   if (!points) {
     state.SkipWithError(error.c_str());
     return;

@@ -4,7 +4,7 @@
 #   - shards 1/3, 2/3, 3/3 merged (in any order): the unsharded files
 #   - every flag's bad input: exit 2, one line on stderr naming the problem, no output folder
 #   - bad merges (missing, repeated shard; not a shard folder): exit 2
-#   - a range with units and a --set that switches the trigger kind
+#   - a range with units and a --set that switches the trigger kind; --vary before the scenario
 set -u
 sweep=$1
 src=$2
@@ -26,8 +26,8 @@ for f in runs.csv summary.csv sweep.json; do
 done
 [ "$(wc -l <"$out/j1/runs.csv")" -eq 19 ] || fail "runs.csv has $(wc -l <"$out/j1/runs.csv") lines, expected 1 + 18"
 # With 3% loss some seed must see retransmissions; without loss none may.
-awk -F, 'NR > 1 && $4 == "0%" && ($12 != 0 || $13 != 0) {exit 1}' "$out/j1/runs.csv" || fail "retransmissions without loss"
-awk -F, 'NR > 1 && $4 == "3%" && ($12 + $13) > 0 {found = 1} END {exit !found}' "$out/j1/runs.csv" ||
+awk -F, 'NR > 1 && $4 == "0%" && ($13 != 0 || $14 != 0) {exit 1}' "$out/j1/runs.csv" || fail "retransmissions without loss"
+awk -F, 'NR > 1 && $4 == "3%" && ($13 + $14) > 0 {found = 1} END {exit !found}' "$out/j1/runs.csv" ||
   fail "no retransmission with 3% loss"
 
 for k in 1 2 3; do
@@ -71,6 +71,8 @@ expect_bad "shard 4/3" "K/N" "$scenario" --shard 4/3 "${o[@]}"
 expect_bad "shard word" "K/N" "$scenario" --shard half "${o[@]}"
 expect_bad "metrics unknown" "unknown metric 'nope'" "$scenario" --metrics stall_ms,nope "${o[@]}"
 expect_bad "metrics twice" "twice" "$scenario" --metrics stall_ms,stall_ms "${o[@]}"
+expect_bad "huge range" "at most" "$scenario" --vary delay=0ns:18446744073709551615ns:1ns "${o[@]}"
+expect_bad "one value per --vary" "not expected: requests=2" "$scenario" --vary after=1 requests=2 "${o[@]}"
 expect_bad "empty out" "--out ''" "$scenario" --out "" --quiet
 expect_bad "missing scenario" "no-such.xml" "$out/no-such.xml" "${o[@]}"
 expect_bad "unknown flag" "--frobnicate" "$scenario" --frobnicate "${o[@]}"
@@ -80,6 +82,9 @@ expect_bad "merge shard twice" "again" merge "$out/shard-1" "$out/shard-1" "$out
 expect_bad "merge unsharded" "shard" merge "$out/j1" "${o[@]:0:2}"
 expect_bad "merge nothing there" "sweep.json" merge "$out/nowhere" "${o[@]:0:2}"
 expect_bad "merge no --out" "--out" merge "$out/shard-1"
+
+# A flag before the scenario takes one value, so the scenario is still found.
+"$sweep" --vary after=1,2 "$scenario" --quiet --out "$out/before" 2>/dev/null || fail "--vary before the scenario exited $?"
 
 # --set switches the trigger kind; --metrics picks columns.
 "$sweep" "$scenario" --set trigger=at --set after= --vary at=500ms:1500ms:500ms --metrics outcome,switch_latency_ms \

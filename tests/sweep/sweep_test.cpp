@@ -62,7 +62,7 @@ Files sweep_files(const Plan& plan, std::optional<Shard> shard, unsigned jobs) {
     if (!shard || shard->owns(i)) indices.push_back(i);
   }
   std::string error;
-  auto points = load_points(plan, [](uint64_t) { return true; }, jobs, error);
+  auto points = load_points(plan, jobs, error);
   REQUIRE_MESSAGE(points.has_value(), error);
   std::atomic<uint64_t> done{0};
   const std::vector<Row> rows = run_all(plan, *points, indices, jobs, done);
@@ -101,6 +101,8 @@ TEST_CASE("bad ranges say what is wrong") {
   CHECK(expand_error("0ms:2x:1ms").find("not a number with a unit") != std::string::npos);
   CHECK(expand_error("-1:2:1").find("not a number with a unit") != std::string::npos);
   CHECK(expand_error("0ns:1000s:1ns").find("at most") != std::string::npos);
+  // 2^64 values: the count must not wrap to 0.
+  CHECK(expand_error("0ns:18446744073709551615ns:1ns").find("at most") != std::string::npos);
   std::string error;
   CHECK_FALSE(parse_vary("=1,2", error).has_value());
   CHECK(error.find("NAME=SPEC") != std::string::npos);
@@ -173,7 +175,7 @@ TEST_CASE("a sweep of the seed experiment: the numbers a user checks") {
   std::string header, line;
   std::getline(lines, header);
   CHECK(header ==
-        "point,seed,after,outcome,migrations,completed,switch_latency_ms,stall_ms,packets_held,syns_sent,"
+        "point,seed,after,outcome,migrations,completed,switch_latency_ms,stall_ms,sink_gap_ms,packets_held,syns_sent,"
         "client_retransmits,server_retransmits,goodput_bps,completion_ms,events,error");
   int rows = 0;
   while (std::getline(lines, line)) {
@@ -242,13 +244,57 @@ TEST_CASE("shards merged are the unsharded sweep; bad merges are refused") {
   CHECK(error.find("shard") != std::string::npos);
 }
 
+TEST_CASE("a shard without runs, and names that use a parameter, still merge") {
+  // sweep_migration_timing with trigger=at: the defaults alone do not load
+  // (after="" must come with trigger=at), so the name comes from point 0.
+  Plan plan = mid_stream_plan({vary("at=500ms,1s")}, 1);
+  plan.fixed = {{"trigger", "at"}, {"after", ""}};
+  const Files whole = sweep_files(plan, std::nullopt, 1);
+  const std::filesystem::path dir =
+      std::filesystem::path(std::getenv("TCPMIG_TEST_OUT") ? std::getenv("TCPMIG_TEST_OUT") : "/tmp") / "sweep-empty-shard";
+  std::filesystem::remove_all(dir);
+  std::vector<std::string> dirs;
+  std::string error;
+  for (uint64_t k = 1; k <= 3; ++k) {  // shard 3 of 3 has no run
+    dirs.push_back((dir / std::to_string(k)).string());
+    REQUIRE(write_files(dirs.back(), sweep_files(plan, Shard{k, 3}, 1), error));
+  }
+  CHECK(whole.sweep.find("\"scenario\": \"sweep_migration_timing\"") != std::string::npos);
+  const auto merged = merge(dirs, error);
+  REQUIRE_MESSAGE(merged.has_value(), error);
+  CHECK(merged->runs == whole.runs);
+  CHECK(merged->sweep == whole.sweep);
+  // A row repeated in place of another is refused.
+  std::string runs = read(std::filesystem::path(dirs[0]) / "runs.csv");
+  const std::string row = runs.substr(runs.find('\n') + 1);
+  std::ofstream(std::filesystem::path(dirs[1]) / "runs.csv", std::ios::binary | std::ios::trunc)
+      << runs.substr(0, runs.find('\n') + 1) << "1" << row.substr(1);
+  CHECK_FALSE(merge(dirs, error).has_value());
+}
+
+TEST_CASE("grids beyond kKeepPoints load each point again when its runs come") {
+  const Plan plan = mid_stream_plan({vary("requests=1:" + std::to_string(kKeepPoints + 1) + ":1")}, 1);
+  std::string error;
+  const auto points = load_points(plan, 2, error);
+  REQUIRE_MESSAGE(points.has_value(), error);
+  CHECK(points->kept.empty());
+  CHECK(points->name == "sweep_migration_timing");
+  const std::vector<uint64_t> indices{0, 1, kKeepPoints};
+  std::atomic<uint64_t> done{0};
+  const std::vector<Row> rows = run_all(plan, *points, indices, 2, done);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[2].params == std::vector<std::string>{std::to_string(kKeepPoints + 1)});
+  CHECK(rows[2].error.empty());
+  CHECK(rows[2].metrics[0] == "completed");
+}
+
 TEST_CASE("every point loads before a run: a bad value names the point") {
   Plan plan = mid_stream_plan({vary("after=1,2"), vary("loss=0%,120%")}, 1);
   std::string error;
-  CHECK_FALSE(load_points(plan, [](uint64_t) { return true; }, 2, error).has_value());
+  CHECK_FALSE(load_points(plan, 2, error).has_value());
   CHECK(error.find("sweep_migration_timing.xml:") != std::string::npos);
   CHECK(error.find("(at after=1, loss=120%)") != std::string::npos);
   plan = mid_stream_plan({vary("nope=1,2")}, 1);
-  CHECK_FALSE(load_points(plan, [](uint64_t) { return true; }, 1, error).has_value());
-  CHECK(error.find("nope") != std::string::npos);
+  CHECK_FALSE(load_points(plan, 1, error).has_value());
+  CHECK(error.find("--vary nope=1 names no parameter") != std::string::npos);
 }

@@ -99,59 +99,12 @@ std::string error_reply(std::string_view message) {
 
 namespace tcpmig::gateway_tool {
 
-namespace {
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
-
-}  // namespace
-
 std::optional<std::string> json_string_member(std::string_view json, std::string_view key) {
-  const std::string needle = "\"" + std::string(key) + "\":\"";
-  const std::size_t at = json.find(needle);
+  const std::string needle = "\"" + std::string(key) + "\":";
+  std::size_t at = json.find(needle + "\"");
   if (at == std::string_view::npos) return std::nullopt;
-  std::string out;
-  for (std::size_t i = at + needle.size(); i < json.size(); ++i) {
-    const char c = json[i];
-    if (c == '"') return out;
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i == json.size()) return std::nullopt;
-    switch (json[i]) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'u': {
-        if (i + 4 >= json.size()) return std::nullopt;
-        uint32_t cp = 0;
-        for (std::size_t k = 1; k <= 4; ++k) {
-          const char h = json[i + k];
-          const int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-          if (d < 0) return std::nullopt;
-          cp = cp * 16 + static_cast<uint32_t>(d);
-        }
-        append_utf8(out, cp);
-        i += 4;
-        break;
-      }
-      default: out += json[i];  // \" \\ \/
-    }
-  }
-  return std::nullopt;
+  at += needle.size();
+  return records::JsonWriter::read_string(json, at);
 }
 
 }  // namespace tcpmig::gateway_tool

@@ -141,4 +141,58 @@ void JsonWriter::null() {
   out_ += "null";
 }
 
+std::optional<std::string> JsonWriter::read_string(std::string_view text, std::size_t& pos) {
+  if (pos >= text.size() || text[pos] != '"') return std::nullopt;
+  std::string out;
+  for (++pos; pos < text.size(); ++pos) {
+    const char c = text[pos];
+    if (c == '"') {
+      ++pos;
+      return out;
+    }
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++pos >= text.size()) return std::nullopt;
+    switch (text[pos]) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case '"':
+      case '\\':
+      case '/': out += text[pos]; break;
+      case 'u': {
+        if (pos + 4 >= text.size()) return std::nullopt;
+        uint32_t cp = 0;
+        for (std::size_t k = 1; k <= 4; ++k) {
+          const char h = text[pos + k];
+          const int d = h >= '0' && h <= '9'   ? h - '0'
+                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                               : -1;
+          if (d < 0) return std::nullopt;
+          cp = cp * 16 + static_cast<uint32_t>(d);
+        }
+        if (cp < 0x80) {
+          out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          out += static_cast<char>(0xc0 | (cp >> 6));
+          out += static_cast<char>(0x80 | (cp & 0x3f));
+        } else {
+          out += static_cast<char>(0xe0 | (cp >> 12));
+          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+          out += static_cast<char>(0x80 | (cp & 0x3f));
+        }
+        pos += 4;
+        break;
+      }
+      default: return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace tcpmig::records

@@ -131,8 +131,10 @@ int sweep_main(int argc, char** argv) {
   app.add_option("scenario", scenario_path, "Scenario file (XML) with <param>s")->required();
   app.add_option("--vary", vary_args,
                  "NAME=SPEC: a <param> and its values, a list a,b,c or a range start:stop:step with units "
-                 "(0ms:2s:100ms, 0%:5%:0.5%, 1:10:1); repeatable, the grid is their product");
-  app.add_option("--set", set_args, "NAME=VALUE: a <param> fixed for the whole sweep (may be empty); repeatable");
+                 "(0ms:2s:100ms, 0%:5%:0.5%, 1:10:1); repeatable, the grid is their product")
+      ->allow_extra_args(false);
+  app.add_option("--set", set_args, "NAME=VALUE: a <param> fixed for the whole sweep (may be empty); repeatable")
+      ->allow_extra_args(false);
   app.add_option("--seeds", seeds_text, "Seeds 1..N per grid point (default 1)");
   app.add_option("--jobs", jobs_text, "Threads (default: the number of cores)");
   app.add_option("--shard", shard_text, "K/N: run only the K-th of N interleaved parts of the grid");
@@ -205,41 +207,30 @@ int sweep_main(int argc, char** argv) {
   }
   uint64_t points = 1;
   for (const sweep::Vary& v : varies) {
-    if (points > sweep::kMaxRuns / v.values.size()) return bad_input("the grid has too many points; expected at most 100000000 runs");
+    if (points > sweep::kMaxRuns / v.values.size()) return bad_input("the grid has too many points; expected at most " + std::to_string(sweep::kMaxRuns) + " runs");
     points *= v.values.size();
   }
-  if (points > sweep::kMaxRuns / seed_count) return bad_input("the grid has too many runs; expected at most 100000000");
+  if (points > sweep::kMaxRuns / seed_count) return bad_input("the grid has too many runs; expected at most " + std::to_string(sweep::kMaxRuns));
   plan.grid = sweep::Grid(std::move(varies), seed_count);
   if (!scenario::read_input(scenario_path, {"scenario file", scenario::kMaxScenarioBytes}, plan.scenario_text, error)) {
     return bad_input(scenario_path + ": " + error);
   }
 
-  // Which runs are ours, and every point loaded (each with its values): a
-  // bad value or an undeclared parameter stops the sweep here.
-  std::vector<uint64_t> indices;
-  for (uint64_t i = 0; i < plan.grid.runs(); ++i) {
-    if (!shard || shard->owns(i)) indices.push_back(i);
+  // Which runs are ours (shard K of N: K-1, K-1+N, ...), and every point
+  // loaded (each with its values, in every shard): a bad value or an
+  // undeclared parameter stops the sweep here.
+  const uint64_t total = plan.grid.runs();
+  const uint64_t first = shard ? shard->k - 1 : 0, step = shard ? shard->n : 1;
+  const uint64_t owned = first < total ? (total - first + step - 1) / step : 0;
+  if (owned > sweep::kMaxOwnedRuns) {
+    return bad_input("this invocation would run " + std::to_string(owned) + " runs; expected at most " +
+                     std::to_string(sweep::kMaxOwnedRuns) + " (cut the sweep with --shard K/N)");
   }
-  const uint64_t seeds_n = plan.grid.seeds();
-  const auto owned_point = [&](uint64_t p) {
-    for (uint64_t s = 0; s < seeds_n; ++s) {
-      if (!shard || shard->owns(p * seeds_n + s)) return true;
-    }
-    return false;
-  };
-  auto loaded = sweep::load_points(plan, owned_point, jobs, error);
+  std::vector<uint64_t> indices(owned);
+  for (uint64_t i = 0; i < owned; ++i) indices[i] = first + i * step;
+  auto loaded = sweep::load_points(plan, jobs, error);
   if (!loaded) return bad_input(error);
-  for (const auto& s : *loaded) {
-    if (s) {
-      plan.scenario_name = s->name;
-      break;
-    }
-  }
-  if (plan.scenario_name.empty()) {
-    // A shard without runs still names the scenario in its sweep.json.
-    auto lr = scenario::load_scenario(plan.scenario_text, plan.scenario_path, plan.fixed);
-    plan.scenario_name = lr.ok() ? lr.scenario->name : std::string();
-  }
+  plan.scenario_name = loaded->name;
   if (out.empty()) out = "out/" + plan.scenario_name + "-sweep";
   // The output folder must be writable before hours of runs: probe it.
   {
@@ -254,14 +245,26 @@ int sweep_main(int argc, char** argv) {
   std::condition_variable cv;
   bool finished = false;
   Progress progress(indices.size(), quiet);
-  std::thread progress_thread([&] { progress.run(done, m, cv, finished); });
-  std::vector<sweep::Row> rows = sweep::run_all(plan, *loaded, indices, jobs, done);
+  std::vector<sweep::Row> rows;
   {
-    const std::lock_guard lock(m);
-    finished = true;
+    std::thread progress_thread([&] { progress.run(done, m, cv, finished); });
+    // Stops the progress display however the runs end (an exception included).
+    struct Stop {
+      std::mutex& m;
+      std::condition_variable& cv;
+      bool& finished;
+      std::thread& t;
+      ~Stop() {
+        {
+          const std::lock_guard lock(m);
+          finished = true;
+        }
+        cv.notify_all();
+        t.join();
+      }
+    } stop{m, cv, finished, progress_thread};
+    rows = sweep::run_all(plan, *loaded, indices, jobs, done);
   }
-  cv.notify_all();
-  progress_thread.join();
 
   const std::string header = sweep::runs_csv_header(plan);
   sweep::Files files;

@@ -126,12 +126,13 @@ std::optional<std::vector<std::string>> expand_range(std::string_view spec, std:
     error = "range '" + std::string(spec) + "' starts after it stops; expected start <= stop";
     return std::nullopt;
   }
-  const uint64_t count = (q[1] - q[0]) / q[2] + 1;
-  if (count > kMaxValues) {
-    error = "range '" + std::string(spec) + "' has " + std::to_string(count) + " values; expected at most " +
-            std::to_string(kMaxValues);
+  const uint64_t steps = (q[1] - q[0]) / q[2];  // count - 1: no overflow at 2^64 values
+  if (steps >= kMaxValues) {
+    error = "range '" + std::string(spec) + "' has more than " + std::to_string(kMaxValues) +
+            " values; expected at most that many";
     return std::nullopt;
   }
+  const uint64_t count = steps + 1;
   std::vector<std::string> values;
   values.reserve(count);
   for (uint64_t i = 0; i < count; ++i) values.push_back(format_value(q[0] + i * q[2], frac, fine->name));

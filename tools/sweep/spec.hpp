@@ -30,8 +30,11 @@ namespace tcpmig::sweep {
 
 /// Most values one --vary may produce.
 inline constexpr std::size_t kMaxValues = 100'000;
-/// Most runs one sweep may have (points x seeds).
-inline constexpr uint64_t kMaxRuns = 100'000'000;
+/// Most runs one grid may have (points x seeds).
+inline constexpr uint64_t kMaxRuns = 1'000'000'000;
+/// Most runs one invocation (one shard) may run: its rows stay in memory
+/// until the end (about half a KiB each).
+inline constexpr uint64_t kMaxOwnedRuns = 10'000'000;
 
 /// One --vary: a parameter and its values, as text for --set.
 struct Vary {

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 
@@ -23,13 +25,16 @@ namespace tcpmig::sweep {
 
 namespace {
 
-constexpr std::array<Metric, 12> kMetrics{{
+constexpr std::array<Metric, 13> kMetrics{{
     {"outcome", false,
      "completed when every migration completed; else the outcome of the first that did not; none without any"},
     {"migrations", true, "migration records (one per flow a migration reached)"},
     {"completed", true, "migrations that completed"},
     {"switch_latency_ms", true, "trigger to switch (finished_at - triggered_at), the longest over completed migrations"},
-    {"stall_ms", true, "the longest gap between two deliveries of bytes to a receiving application"},
+    {"stall_ms", true, "the longest gap between two deliveries of bytes to a client application (request client)"},
+    {"sink_gap_ms", true,
+     "the longest gap between two deliveries to a bulk sink (an upload; a sink that continues a migrated stream "
+     "counts from the earlier sink's last delivery)"},
     {"packets_held", true, "client packets the gateways held during replays, all migrations"},
     {"syns_sent", true, "replayed SYNs, retransmissions included, all migrations"},
     {"client_retransmits", true, "TCP segments retransmitted by connecting (client) sockets"},
@@ -71,18 +76,19 @@ std::string metric_value(const scenario::RunResults& r, std::string_view name) {
     if (name == "syns_sent") return std::to_string(syns);
     return latency ? scenario::format_ms(*latency) : std::string();
   }
-  if (name == "stall_ms" || name == "goodput_bps") {
+  if (name == "stall_ms" || name == "sink_gap_ms" || name == "goodput_bps") {
     std::optional<sim::Duration> gap;
     std::optional<sim::Time> first, last;
     uint64_t bytes = 0;
+    const std::string_view gap_kind = name == "stall_ms" ? "request-client" : "bulk-sink";
     for (const scenario::AppResult& a : r.apps) {
       if (!a.started || !receiver(a) || !a.first_rx) continue;
-      gap = std::max(gap.value_or(sim::Duration::zero()), a.max_gap);
+      if (a.kind->element() == gap_kind) gap = std::max(gap.value_or(sim::Duration::zero()), a.max_gap);
       first = first ? std::min(*first, *a.first_rx) : *a.first_rx;
       last = last ? std::max(*last, *a.last_rx) : *a.last_rx;
       bytes += a.bytes;
     }
-    if (name == "stall_ms") return gap ? scenario::format_ms(gap->ns()) : std::string();
+    if (name != "goodput_bps") return gap ? scenario::format_ms(gap->ns()) : std::string();
     if (!first || *last <= *first) return {};
     const double bps = static_cast<double>(bytes) * 8.0 * 1e9 / static_cast<double>((*last - *first).ns());
     return std::to_string(static_cast<uint64_t>(bps));
@@ -229,6 +235,36 @@ std::optional<uint64_t> json_number(std::string_view text, std::string_view key)
   return parse_u64(text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin));
 }
 
+/// The --vary names and values of a sweep.json sweep_json wrote (one
+/// `    {"name": ..., "spec": ..., "values": [...]}` line each); nullopt if malformed.
+std::optional<std::vector<Vary>> json_varies(std::string_view text) {
+  using records::JsonWriter;
+  std::vector<Vary> out;
+  std::size_t pos = 0;
+  const std::string_view head = "\n    {\"name\": ";
+  while ((pos = text.find(head, pos)) != std::string_view::npos) {
+    pos += head.size();
+    Vary v;
+    auto name = JsonWriter::read_string(text, pos);
+    if (!name || text.substr(pos, 10) != ", \"spec\": ") return std::nullopt;
+    pos += 10;
+    auto spec = JsonWriter::read_string(text, pos);
+    if (!spec || text.substr(pos, 13) != ", \"values\": [") return std::nullopt;
+    pos += 13;
+    v.name = std::move(*name);
+    v.spec = std::move(*spec);
+    while (pos < text.size() && text[pos] != ']') {
+      auto value = JsonWriter::read_string(text, pos);
+      if (!value) return std::nullopt;
+      v.values.push_back(std::move(*value));
+      if (text.substr(pos, 2) == ", ") pos += 2;
+    }
+    if (v.values.empty()) return std::nullopt;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::span<const Metric> metrics() { return kMetrics; }
@@ -264,44 +300,71 @@ std::vector<std::string> metric_values(const scenario::RunResults& r, std::span<
   return out;
 }
 
-std::optional<std::vector<std::optional<scenario::Scenario>>> load_points(const Plan& plan,
-                                                                          const std::function<bool(uint64_t)>& keep,
-                                                                          unsigned jobs, std::string& error) {
+namespace {
+
+std::vector<scenario::Override> overrides_at(const Plan& plan, uint64_t point) {
+  std::vector<scenario::Override> ov = plan.fixed;
+  const std::vector<std::string> values = plan.grid.values(point);
+  for (std::size_t i = 0; i < values.size(); ++i) ov.push_back({plan.grid.varies()[i].name, values[i]});
+  return ov;
+}
+
+scenario::LoadResult load_at(const Plan& plan, uint64_t point) {
+  return scenario::load_scenario(plan.scenario_text, plan.scenario_path, overrides_at(plan, point));
+}
+
+/// The loader's words for an override are --set's; a --vary parameter gets its own flag's name.
+std::string flag_words(const Plan& plan, std::string message) {
+  for (const Vary& v : plan.grid.varies()) {
+    const std::string set = "--set " + v.name + "=";
+    if (const std::size_t at = message.find(set); at != std::string::npos) message.replace(at, 5, "--vary");
+  }
+  return message;
+}
+
+}  // namespace
+
+std::optional<Points> load_points(const Plan& plan, unsigned jobs, std::string& error) {
   const uint64_t n = plan.grid.points();
-  std::vector<std::optional<scenario::Scenario>> points(n);
-  std::vector<std::string> errors(n);
+  const bool keep = n <= kKeepPoints;
+  Points points;
+  if (keep) points.kept.resize(n);
+  std::vector<std::pair<uint64_t, std::string>> errors;  // (point, message), any order
+  std::mutex m;
   std::atomic<uint64_t> next{0};
   const auto work = [&] {
     for (uint64_t p = next++; p < n; p = next++) {
-      std::vector<scenario::Override> ov = plan.fixed;
-      const std::vector<std::string> values = plan.grid.values(p);
-      for (std::size_t i = 0; i < values.size(); ++i) ov.push_back({plan.grid.varies()[i].name, values[i]});
-      scenario::LoadResult lr = scenario::load_scenario(plan.scenario_text, plan.scenario_path, ov);
+      scenario::LoadResult lr = load_at(plan, p);
       if (!lr.ok()) {
-        errors[p] = lr.error->text();
+        const std::lock_guard lock(m);
+        errors.emplace_back(p, lr.error->text());
         continue;
       }
-      if (keep(p)) points[p] = std::move(*lr.scenario);
+      if (p == 0) points.name = lr.scenario->name;  // only one thread loads point 0
+      if (keep) points.kept[p] = std::move(*lr.scenario);
     }
   };
   std::vector<std::thread> threads;
   for (unsigned j = 1; j < std::max(1u, jobs) && j < n; ++j) threads.emplace_back(work);
   work();
   for (std::thread& t : threads) t.join();
-  for (uint64_t p = 0; p < n; ++p) {
-    if (!errors[p].empty()) {
-      error = errors[p] + (plan.grid.varies().empty() ? "" : " (at " + values_text(plan, p) + ")");
-      return std::nullopt;
-    }
+  if (!errors.empty()) {
+    const auto first = std::min_element(errors.begin(), errors.end());
+    error = flag_words(plan, first->second) +
+            (plan.grid.varies().empty() ? "" : " (at " + values_text(plan, first->first) + ")");
+    return std::nullopt;
   }
   return points;
 }
 
-std::vector<Row> run_all(const Plan& plan, std::span<const std::optional<scenario::Scenario>> points,
-                         std::span<const uint64_t> indices, unsigned jobs, std::atomic<uint64_t>& done) {
+std::vector<Row> run_all(const Plan& plan, const Points& points, std::span<const uint64_t> indices, unsigned jobs,
+                         std::atomic<uint64_t>& done) {
   std::vector<Row> rows(indices.size());
   std::atomic<std::size_t> next{0};
   const auto work = [&] {
+    // Large grids: the point this thread loaded last (its seeds come in a row).
+    std::optional<scenario::Scenario> loaded;
+    uint64_t loaded_point = 0;
     for (std::size_t i = next++; i < indices.size(); i = next++) {
       Row& row = rows[i];
       row.point = indices[i] / plan.grid.seeds();
@@ -315,9 +378,21 @@ std::vector<Row> run_all(const Plan& plan, std::span<const std::optional<scenari
       opts.quiet = true;
       opts.console = nullptr;
       try {
+        const scenario::Scenario* s = nullptr;
+        if (!points.kept.empty()) {
+          s = &*points.kept[row.point];
+        } else {
+          if (!loaded || loaded_point != row.point) {
+            scenario::LoadResult lr = load_at(plan, row.point);
+            if (!lr.ok()) throw std::runtime_error(lr.error->text());  // loaded before; cannot happen
+            loaded = std::move(lr.scenario);
+            loaded_point = row.point;
+          }
+          s = &*loaded;
+        }
         scenario::RunResults results;
         std::string error;
-        if (!scenario::run_scenario(*points[row.point], opts, results, error)) {
+        if (!scenario::run_scenario(*s, opts, results, error)) {
           row.error = error;
         } else {
           row.metrics = metric_values(results, plan.metric_names);
@@ -511,6 +586,7 @@ std::optional<Files> merge(std::span<const std::string> dirs, std::string& error
   std::size_t param_count = 0;
   std::vector<std::string> metric_names;
   uint64_t seeds = 1, runs = 0;
+  Grid grid({}, 1);
   for (const std::string& dir : dirs) {
     std::string json, csv, why;
     const std::string json_path = dir + "/sweep.json", csv_path = dir + "/runs.csv";
@@ -567,6 +643,17 @@ std::optional<Files> merge(std::span<const std::string> dirs, std::string& error
       runs = *r;
       seeds = *s;
       param_count = *pc;
+      auto varies = json_varies(part.identity);
+      if (!varies || varies->size() != param_count) {
+        error = json_path + ": its \"vary\" list cannot be read; expected the sweep.json tcpmig-sweep wrote";
+        return std::nullopt;
+      }
+      grid = Grid(std::move(*varies), seeds);
+      if (grid.runs() != runs) {
+        error = json_path + ": " + std::to_string(runs) + " runs but its grid has " + std::to_string(grid.runs()) +
+                "; expected the sweep.json tcpmig-sweep wrote";
+        return std::nullopt;
+      }
     }
     // runs.csv
     const auto records = parse_csv(csv, why);
@@ -582,8 +669,10 @@ std::optional<Files> merge(std::span<const std::string> dirs, std::string& error
     if (parts.empty()) {
       header = this_header;
       const std::vector<std::string>& cols = records->front().second;
-      if (cols.size() < 3 + param_count || cols[0] != "point" || cols[1] != "seed" || cols.back() != "error") {
-        error = csv_path + ":1: an unexpected header; expected point,seed,<params>,<metrics>,error";
+      bool names_match = cols.size() >= 3 + param_count;
+      for (std::size_t i = 0; names_match && i < param_count; ++i) names_match = cols[2 + i] == grid.varies()[i].name;
+      if (!names_match || cols[0] != "point" || cols[1] != "seed" || cols.back() != "error") {
+        error = csv_path + ":1: an unexpected header; expected point,seed,<the sweep's params>,<metrics>,error";
         return std::nullopt;
       }
       metric_names.assign(cols.begin() + 2 + static_cast<std::ptrdiff_t>(param_count), cols.end() - 1);
@@ -624,6 +713,11 @@ std::optional<Files> merge(std::span<const std::string> dirs, std::string& error
       row.params.assign(f.begin() + 2, f.begin() + 2 + static_cast<std::ptrdiff_t>(param_count));
       row.metrics.assign(f.begin() + 2 + static_cast<std::ptrdiff_t>(param_count), f.end() - 1);
       row.error = f.back();
+      if (row.params != grid.values(row.point)) {
+        error = where + "the parameter values of point " + f[0] + " differ from the sweep's grid; expected them as "
+                "sweep.json lists them";
+        return std::nullopt;
+      }
       for (std::size_t m = 0; m < metric_names.size(); ++m) {
         if (!row.metrics[m].empty() && find_metric(metric_names[m])->numeric && !parse_double(row.metrics[m])) {
           error = where + metric_names[m] + " '" + row.metrics[m] + "'; expected a number or nothing";
@@ -658,6 +752,22 @@ std::optional<Files> merge(std::span<const std::string> dirs, std::string& error
   }
   std::sort(rows.begin(), rows.end(),
             [](const Row& a, const Row& b) { return a.point != b.point ? a.point < b.point : a.seed < b.seed; });
+  // Every run exactly once (the counts per shard matched, so a repeat means
+  // one is missing), and the runs of a point agree on its values.
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const Row& a = rows[i - 1];
+    const Row& b = rows[i];
+    if (a.point == b.point && a.seed == b.seed) {
+      error = "point " + std::to_string(a.point) + " seed " + std::to_string(a.seed) +
+              " appears twice in the shards; expected every run once";
+      return std::nullopt;
+    }
+    if (a.point == b.point && a.params != b.params) {
+      error = "the runs of point " + std::to_string(a.point) +
+              " disagree on its parameter values; expected the same values for every seed";
+      return std::nullopt;
+    }
+  }
   Files f;
   f.runs = runs_csv(header, rows);
   f.summary = summary_csv(header, param_count, metric_names, rows);

@@ -24,7 +24,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,17 +69,26 @@ struct Plan {
   std::vector<std::string> metric_names;
 };
 
-/// Loads the scenario at every point (overrides = the point's values) and
-/// keeps those `keep(point)` asks for; nullopt, with one error line, at the
-/// first point that does not load. Points load on `jobs` threads.
-std::optional<std::vector<std::optional<scenario::Scenario>>> load_points(const Plan& plan,
-                                                                          const std::function<bool(uint64_t)>& keep,
-                                                                          unsigned jobs, std::string& error);
+/// Grids of up to this many points keep every loaded scenario for the runs;
+/// larger ones load a point again when a thread reaches it (memory stays
+/// flat: a loaded scenario is a few KiB).
+inline constexpr uint64_t kKeepPoints = 4096;
+
+/// The scenarios of a grid, loaded (and so checked) at every point.
+struct Points {
+  std::string name;                                  ///< <scenario name> at point 0 (names may use ${param})
+  std::vector<std::optional<scenario::Scenario>> kept;  ///< by point; empty beyond kKeepPoints
+};
+
+/// Loads the scenario at every point (overrides = --set and the point's
+/// values), on `jobs` threads, keeping them when the grid is small; nullopt,
+/// with one error line, at the first point that does not load.
+std::optional<Points> load_points(const Plan& plan, unsigned jobs, std::string& error);
 
 /// Runs `indices` (run indices, ascending) on `jobs` threads; `done` counts
 /// finished runs for a progress display. Rows come back in `indices` order.
-std::vector<Row> run_all(const Plan& plan, std::span<const std::optional<scenario::Scenario>> points,
-                         std::span<const uint64_t> indices, unsigned jobs, std::atomic<uint64_t>& done);
+std::vector<Row> run_all(const Plan& plan, const Points& points, std::span<const uint64_t> indices, unsigned jobs,
+                         std::atomic<uint64_t>& done);
 
 /// The file texts.
 std::string runs_csv_header(const Plan& plan);
@@ -95,7 +103,8 @@ struct Files {
 };
 /// Writes them into `dir` (created with its parents): each to a temporary
 /// name first, then renamed, so a reader never sees half a file; false with
-/// `error` (and nothing of this call left behind).
+/// `error`. (The three renames are not one step: if a later one fails, the
+/// earlier files are already the new ones.)
 bool write_files(const std::string& dir, const Files& f, std::string& error);
 
 /// Merges shard folders into the unsharded sweep's files; nullopt with one

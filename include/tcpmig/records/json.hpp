@@ -1,6 +1,7 @@
 // A minimal JSON writer: objects, arrays, strings, integers, booleans and
 // null, pretty-printed with two-space indentation (tcpmig-sim's summary.json)
-// or compact on one line (tcpmig-gateway's replies and JSON Lines records).
+// or compact on one line (tcpmig-gateway's replies and JSON Lines records);
+// and the reader of the strings it writes (tcpmig-gateway ctl, tcpmig-sweep merge).
 //
 // Place in the layers: tools/records (tcpmig-sim's report, tcpmig-gateway); std only.
 // Rules: keys appear in the order they are written (stable output); strings
@@ -10,7 +11,9 @@
 // nanoseconds. Misuse (a value where a key is due) is a programmer error.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +54,10 @@ class JsonWriter {
   [[nodiscard]] const std::string& text() const { return out_; }
   /// Appends `s` as a quoted, escaped JSON string.
   static void append_string(std::string& out, std::string_view s);
+  /// Reads back a JSON string at text[pos] (its opening quote): escapes per
+  /// RFC 8259, \uXXXX as UTF-8 (each unit on its own). `pos` moves past the
+  /// closing quote; nullopt (pos unspecified) when it is malformed.
+  static std::optional<std::string> read_string(std::string_view text, std::size_t& pos);
 
  private:
   void open(char c);
