@@ -7,8 +7,8 @@
 #   2. clang, -O0 (Debug),          warnings as errors: the same tests (traces must match the
 #                                   same golden files), then every shipped scenario run by both
 #                                   builds must give byte-identical stdout, traces, pcaps, summaries
-#   3. clang, ASan + UBSan (-O1):   the same tests under the sanitizers, the namespace and
-#                                   cluster tests included
+#   3. clang, ASan + UBSan (-O1):   the same tests under the sanitizers, the namespace test
+#                                   included
 #   4. clang, libFuzzer:            every fuzz target for a bounded time from its seed corpus
 #
 # Build trees go to build/test-*; set TCPMIG_FUZZ_SECONDS to change the fuzz time.
@@ -37,9 +37,11 @@ build_and_test() {
 
 # tshark reads the pcaps of the gcc build only: the clang build's are
 # byte-identical (checked below) and so are the sanitizer build's. The
-# namespace and cluster tests run with gcc and under the sanitizers.
+# namespace test runs with gcc and under the sanitizers. The cluster recipes
+# and the plot tool (shell and Python around tcpmig-sweep, whose own tests run
+# in every build) run with gcc only.
 build_and_test build/test-gcc '' -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
-build_and_test build/test-clang '^(tshark_pcaps|netns_gateway|cluster_sweep)$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DTCPMIG_BENCH=OFF
+build_and_test build/test-clang '^(tshark_pcaps|netns_gateway|cluster_sweep|plot_tool)$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DTCPMIG_BENCH=OFF
 # Determinism across compilers: every shipped scenario, run by the gcc -O2 and
 # the clang -O0 build, gives byte-identical stdout, trace, pcaps and summary;
 # a sweep gives byte-identical files.
@@ -60,7 +62,7 @@ done
 diff -r build/cross/gcc build/cross/clang
 echo "identical: $(find build/cross/gcc -type f | wc -l) files of $(ls scenarios/*.xml | wc -l) scenarios and a sweep"
 
-build_and_test build/test-asan '^tshark_pcaps$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+build_and_test build/test-asan '^(tshark_pcaps|cluster_sweep|plot_tool)$' -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTCPMIG_SANITIZE=ON -DTCPMIG_BENCH=OFF
 
 step "configure build/test-fuzz"
