@@ -9,6 +9,7 @@
 #include "tcpmig/tcp/socket.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "tcpmig/tcp/stack.hpp"
 #include "tcpmig/wire/ethernet.hpp"
@@ -95,7 +96,12 @@ TcpSocket::TcpSocket(TcpStack& stack, const TcpConfig& cfg)
       cfg_(cfg),
       nagle_(cfg.nagle),
       conn_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_timer>(this)),
-      delack_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_delack_timer>(this)) {}
+      delack_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_delack_timer>(this)) {
+  cc_ = make_congestion_control(cfg.congestion_control);
+  if (cc_ == nullptr) {
+    throw std::invalid_argument("TcpConfig::congestion_control '" + cfg.congestion_control + "' is not an algorithm");
+  }
+}
 
 TcpSocket::~TcpSocket() = default;
 
@@ -115,6 +121,7 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
   recover_ = iss_;
   high_rxt_ = iss_;
   snd_sml_ = iss_;
+  cc_->reset();
   rto_ = cfg_.rto_initial;
   ts_offset_ = cfg_.ts_random_offset ? stack_->next_random() : 0;
   ip_ident_ = static_cast<uint16_t>(stack_->next_random());
@@ -799,7 +806,7 @@ void TcpSocket::on_new_ack(SeqNumber ack, uint32_t acked, uint32_t prior_flight)
       if (ack >= recover_) {
         cwnd_ = std::max(ssthresh_, snd_mss_);  // full ACK: deflate (RFC 6582 3.2 step 3)
         ca_state_ = CaState::Open;
-        ca_acked_ = 0;
+        cc_->on_event(CongestionEvent::RecoveryDone);
       } else if (!sack_ok_) {
         // NewReno partial ACK (RFC 6582 3.2 step 4): resend the next hole,
         // deflate by what was acked, add back one MSS if >= 1 MSS.
@@ -821,15 +828,7 @@ void TcpSocket::on_new_ack(SeqNumber ack, uint32_t acked, uint32_t prior_flight)
   // start, while cwnd < 2 * flight; in congestion avoidance, a full window).
   const uint64_t flight = prior_flight;
   if (cwnd_ < ssthresh_ ? cwnd_ >= 2 * flight : flight + snd_mss_ < cwnd_) return;
-  if (cwnd_ < ssthresh_) {
-    cwnd_ = std::min(cwnd_ + acked, std::max(ssthresh_, cwnd_));  // slow start, bytes acked (Linux)
-  } else {
-    ca_acked_ += acked;  // congestion avoidance: +1 MSS per cwnd acked
-    if (ca_acked_ >= cwnd_) {
-      ca_acked_ -= cwnd_;
-      cwnd_ += snd_mss_;
-    }
-  }
+  cc_->on_ack(cwnd_, ssthresh_, acked, congestion_view(prior_flight));
   cwnd_ = std::min(cwnd_, kMaxCwnd);
 }
 
@@ -861,19 +860,23 @@ void TcpSocket::restart_after_idle() {
   uint32_t cwnd = cwnd_;
   for (Duration d = idle - rto_; d > Duration::zero() && cwnd > restart_cwnd; d = d - rto_) cwnd >>= 1;
   cwnd_ = std::max(cwnd, restart_cwnd);
-  ca_acked_ = 0;
+  cc_->on_event(CongestionEvent::IdleRestart);
   last_data_sent_ = stack_->sim().now();  // once per idle period
 }
 
 void TcpSocket::enter_recovery() {
   ++stats_.fast_retransmits;
-  ssthresh_ = std::max(flight_size() / 2, 2 * snd_mss_);  // RFC 5681 (4)
+  ssthresh_ = cc_->ssthresh_after_loss(cwnd_, congestion_view(flight_size()));  // RFC 5681 (4) for NewReno
   recover_ = snd_nxt_;
   ca_state_ = CaState::Recovery;
   high_rxt_ = snd_una_;
-  ca_acked_ = 0;
+  cc_->on_event(CongestionEvent::EnterRecovery);
   retransmit(snd_una_, snd_mss_);  // RFC 5681 3.2 step 2 / RFC 6675 5 step 4.3
   cwnd_ = sack_ok_ ? ssthresh_ : ssthresh_ + 3 * snd_mss_;
+}
+
+CongestionView TcpSocket::congestion_view(uint32_t flight) const {
+  return CongestionView{snd_mss_, flight, stack_->sim().now()};
 }
 
 bool TcpSocket::is_lost(SeqNumber s) const {
@@ -1335,10 +1338,10 @@ void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
   if (sacked_.find(snd_una_) != nullptr) sacked_.clear();
   // RFC 5681 (4) once per loss episode; cwnd = loss window (1 MSS).
   if (ca_state_ != CaState::Loss || rt.backoff == 0) {
-    ssthresh_ = std::max(flight_size() / 2, 2 * snd_mss_);
+    ssthresh_ = cc_->ssthresh_after_loss(cwnd_, congestion_view(flight_size()));
   }
   cwnd_ = snd_mss_;
-  ca_acked_ = 0;
+  cc_->on_event(CongestionEvent::Loss);
   ca_state_ = CaState::Loss;
   after_rto_ = true;
   recover_ = snd_nxt_;

@@ -182,6 +182,7 @@ TEST_CASE("every attribute of the format is read") {
   CHECK(t.invalid_ack_ratelimit == 0_s);
   CHECK(t.challenge_ack_limit == 100);
   CHECK(t.dupthresh == 4);
+  CHECK(t.congestion_control == "newreno");
 
   const NodeSpec& gw = *s.find_node("gw");
   CHECK(gw.client_facing == std::vector<std::string>{"client", "client2"});

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "tcp_lab.hpp"
+#include "tcpmig/tcp/congestion.hpp"
 
 using namespace tcplab;
 using H = Harness;
@@ -810,4 +811,31 @@ TEST_CASE("D-SACK (RFC 2883): a duplicate segment is reported once in the first 
   h2.send(d);
   CHECK(h2.recv().tcp.sack_count == 0);
   CHECK(s->sack_enabled());
+}
+
+TEST_CASE("congestion control: algorithms by name, NewReno's rules") {
+  using namespace tcpmig::tcp;
+  const auto names = congestion_control_names();
+  REQUIRE(names.size() >= 1);
+  CHECK(names[0] == "newreno");
+  CHECK(make_congestion_control("bbr") == nullptr);
+  auto cc = make_congestion_control("newreno");
+  REQUIRE(cc != nullptr);
+  CHECK(cc->name() == "newreno");
+  const CongestionView v{1000, 20000, tcpmig::sim::Time::zero()};
+  uint32_t cwnd = 10000;
+  cc->on_ack(cwnd, 15000, 3000, v);  // slow start: + bytes acked, capped at ssthresh
+  CHECK(cwnd == 13000);
+  cc->on_ack(cwnd, 15000, 5000, v);
+  CHECK(cwnd == 15000);
+  cc->on_ack(cwnd, 15000, 14999, v);  // avoidance: +1 MSS per cwnd of bytes acked
+  CHECK(cwnd == 15000);
+  cc->on_ack(cwnd, 15000, 1, v);
+  CHECK(cwnd == 16000);
+  cc->on_ack(cwnd, 15000, 15999, v);
+  cc->on_event(CongestionEvent::EnterRecovery);  // forgets the partial count
+  cc->on_ack(cwnd, 15000, 1, v);
+  CHECK(cwnd == 16000);
+  CHECK(cc->ssthresh_after_loss(16000, v) == 10000);  // half the flight
+  CHECK(cc->ssthresh_after_loss(16000, CongestionView{1000, 3000, tcpmig::sim::Time::zero()}) == 2000);  // >= 2 MSS
 }

@@ -16,6 +16,7 @@
 
 #include "tcpmig/scenario/files.hpp"
 #include "tcpmig/scenario/scenario.hpp"
+#include "tcpmig/tcp/congestion.hpp"
 #include "tcpmig/scenario/units.hpp"
 #include "tcpmig/sim/simulator.hpp"
 
@@ -58,12 +59,12 @@ constexpr const char* kExpectName =
 // to the schema test through scenario_elements() (application kinds bring
 // their own, app_kind.hpp).
 constexpr std::array<std::string_view, 2> kParamAttributes{"name", "default"};
-constexpr std::array<std::string_view, 30> kTcpAttributes{
+constexpr std::array<std::string_view, 31> kTcpAttributes{
     "mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit", "delayed-ack",
     "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle", "time-wait", "fin-wait2-timeout",
     "syn-retries", "synack-retries", "retries", "recv-buffer", "send-buffer", "window-scale-space", "ts-tick",
     "ts-random-offset", "isn", "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle",
-    "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh"};
+    "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh", "congestion-control"};
 constexpr std::array<std::string_view, 4> kHostAttributes{"name", "add-at", "add-on", "boot-delay"};
 constexpr std::array<std::string_view, 9> kGatewayAttributes{"name",           "client-facing", "max-flows",
                                                              "hold-packets",   "replay-rto",    "replay-retries",
@@ -516,6 +517,15 @@ void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
     cfg.challenge_ack_limit = static_cast<uint32_t>(*v);
   }
   if (const auto v = integer(n, "dupthresh", 1, 1000)) cfg.dupthresh = static_cast<uint32_t>(*v);
+  if (const auto a = attr(n, "congestion-control")) {
+    const auto names = tcp::congestion_control_names();
+    if (std::find(names.begin(), names.end(), a->value) == names.end()) {
+      std::string list;
+      for (std::size_t i = 0; i < names.size(); ++i) list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
+      fail_attr(*a, n, "names no congestion control algorithm", list);
+    }
+    cfg.congestion_control = a->value;
+  }
   if (cfg.rto_min > cfg.rto_max) {
     const auto a = attr(n, "rto-min") ? *attr(n, "rto-min") : *attr(n, "rto-max");
     fail_attr(a, n, "makes rto-min above rto-max", "rto-min <= rto-max (rto-max defaults to 120s)");

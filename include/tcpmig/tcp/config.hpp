@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "tcpmig/sim/time.hpp"
 
@@ -99,6 +100,8 @@ struct TcpConfig {
   uint32_t challenge_ack_limit = 0x7fff'ffff;
   /// Duplicate ACKs (or SACKed segments) that trigger fast retransmit (RFC 5681, tcp_reordering).
   uint32_t dupthresh = 3;
+  /// Congestion control algorithm (congestion_control_names(); net.ipv4.tcp_congestion_control).
+  std::string congestion_control = "newreno";
 };
 
 }  // namespace tcpmig::tcp

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <variant>
@@ -34,6 +35,7 @@
 #include "tcpmig/sim/simulator.hpp"
 #include "tcpmig/tcp/buffers.hpp"
 #include "tcpmig/tcp/config.hpp"
+#include "tcpmig/tcp/congestion.hpp"
 #include "tcpmig/wire/address.hpp"
 #include "tcpmig/wire/seq.hpp"
 #include "tcpmig/wire/tcp.hpp"
@@ -211,6 +213,8 @@ class TcpSocket {
   [[nodiscard]] uint32_t rcv_wnd() const;
   [[nodiscard]] uint32_t cwnd() const { return cwnd_; }
   [[nodiscard]] uint32_t ssthresh() const { return ssthresh_; }
+  /// Its congestion-control algorithm.
+  [[nodiscard]] const CongestionControl& congestion_control() const { return *cc_; }
   /// Payload bytes per full segment we send (peer's MSS minus our options).
   [[nodiscard]] uint32_t snd_mss() const { return snd_mss_; }
   [[nodiscard]] Duration srtt() const { return srtt_; }
@@ -316,6 +320,7 @@ class TcpSocket {
   [[nodiscard]] uint32_t flight_size() const { return static_cast<uint32_t>(snd_nxt_ - snd_una_); }
   [[nodiscard]] uint32_t pipe() const;
   [[nodiscard]] bool is_lost(SeqNumber s) const;
+  [[nodiscard]] CongestionView congestion_view(uint32_t flight) const;  // for cc_
   void on_new_ack(SeqNumber ack, uint32_t acked, uint32_t prior_flight);
   void on_dupack();
   void enter_recovery();
@@ -436,7 +441,7 @@ class TcpSocket {
   // Congestion control (RFC 5681, 6582, 6675).
   uint32_t cwnd_ = 0;             // congestion window, bytes
   uint32_t ssthresh_ = 0x7fffffff;  // slow-start threshold, bytes
-  uint32_t ca_acked_ = 0;         // bytes acked toward the next +1 MSS in CA
+  std::unique_ptr<CongestionControl> cc_;  // cwnd growth and ssthresh after a loss (cfg_.congestion_control)
   uint32_t dupacks_ = 0;          // consecutive duplicate ACKs
   CaState ca_state_ = CaState::Open;
   SeqNumber recover_;             // snd_nxt when recovery/loss began (RFC 6582 "recover")
