@@ -9,5 +9,6 @@
 namespace tcpmig::tcp {
 
 std::unique_ptr<CongestionControl> make_newreno();
+std::unique_ptr<CongestionControl> make_cubic();
 
 }  // namespace tcpmig::tcp

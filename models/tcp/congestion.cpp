@@ -13,8 +13,8 @@ struct Entry {
   std::string_view name;
   std::unique_ptr<CongestionControl> (*make)();
 };
-constexpr std::array<Entry, 1> kAlgorithms{{{"newreno", &make_newreno}}};
-constexpr std::array<std::string_view, kAlgorithms.size()> kNames{kAlgorithms[0].name};
+constexpr std::array<Entry, 2> kAlgorithms{{{"newreno", &make_newreno}, {"cubic", &make_cubic}}};
+constexpr std::array<std::string_view, kAlgorithms.size()> kNames{kAlgorithms[0].name, kAlgorithms[1].name};
 
 }  // namespace
 

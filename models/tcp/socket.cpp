@@ -876,7 +876,7 @@ void TcpSocket::enter_recovery() {
 }
 
 CongestionView TcpSocket::congestion_view(uint32_t flight) const {
-  return CongestionView{snd_mss_, flight, stack_->sim().now()};
+  return CongestionView{snd_mss_, flight, stack_->sim().now(), srtt_};
 }
 
 bool TcpSocket::is_lost(SeqNumber s) const {

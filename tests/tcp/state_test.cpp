@@ -816,13 +816,14 @@ TEST_CASE("D-SACK (RFC 2883): a duplicate segment is reported once in the first 
 TEST_CASE("congestion control: algorithms by name, NewReno's rules") {
   using namespace tcpmig::tcp;
   const auto names = congestion_control_names();
-  REQUIRE(names.size() >= 1);
+  REQUIRE(names.size() == 2);
   CHECK(names[0] == "newreno");
+  CHECK(names[1] == "cubic");
   CHECK(make_congestion_control("bbr") == nullptr);
   auto cc = make_congestion_control("newreno");
   REQUIRE(cc != nullptr);
   CHECK(cc->name() == "newreno");
-  const CongestionView v{1000, 20000, tcpmig::sim::Time::zero()};
+  const CongestionView v{1000, 20000, tcpmig::sim::Time::zero(), tcpmig::sim::Duration::zero()};
   uint32_t cwnd = 10000;
   cc->on_ack(cwnd, 15000, 3000, v);  // slow start: + bytes acked, capped at ssthresh
   CHECK(cwnd == 13000);
@@ -837,5 +838,43 @@ TEST_CASE("congestion control: algorithms by name, NewReno's rules") {
   cc->on_ack(cwnd, 15000, 1, v);
   CHECK(cwnd == 16000);
   CHECK(cc->ssthresh_after_loss(16000, v) == 10000);  // half the flight
-  CHECK(cc->ssthresh_after_loss(16000, CongestionView{1000, 3000, tcpmig::sim::Time::zero()}) == 2000);  // >= 2 MSS
+  CHECK(cc->ssthresh_after_loss(16000, CongestionView{1000, 3000, tcpmig::sim::Time::zero(), tcpmig::sim::Duration::zero()}) == 2000);  // >= 2 MSS
+}
+
+TEST_CASE("CUBIC: beta 0.7, a concave climb back to W_max around K, then convex probing") {
+  using namespace tcpmig::tcp;
+  using tcpmig::sim::Duration;
+  using tcpmig::sim::Time;
+  auto cc = make_congestion_control("cubic");
+  REQUIRE(cc != nullptr);
+  const uint32_t mss = 1000;
+  uint32_t cwnd = 100 * mss;
+  const Duration rtt = Duration::milliseconds(100);
+  CongestionView v{mss, cwnd, Time::zero(), rtt};
+  const uint32_t ssthresh = cc->ssthresh_after_loss(cwnd, v);
+  CHECK(ssthresh == 70 * mss);  // beta = 0.7
+  cc->on_event(CongestionEvent::EnterRecovery);
+  cwnd = ssthresh;
+  // One window of ACKs per RTT. K = cbrt((100 - 70) / 0.4) s = 4.217 s.
+  Time now = Time::zero();
+  uint32_t at_2s = 0, at_k = 0, at_7s = 0;
+  for (int round = 1; round <= 70; ++round) {
+    now = now + rtt;
+    const uint32_t window = cwnd;
+    for (uint32_t a = 0; a < window; a += mss) cc->on_ack(cwnd, ssthresh, mss, CongestionView{mss, window, now, rtt});
+    if (round == 20) at_2s = cwnd;
+    if (round == 42) at_k = cwnd;
+    if (round == 70) at_7s = cwnd;
+  }
+  CHECK(at_2s > 70 * mss);
+  CHECK(at_2s > 93 * mss);
+  CHECK(at_2s < 98 * mss);              // concave: 100 - 0.4 * 2.2^3 = 95.6 at 2 s
+  CHECK(at_k >= 97 * mss);
+  CHECK(at_k <= 103 * mss);             // the plateau at W_max around K
+  CHECK(at_7s > 106 * mss);             // convex: probing beyond W_max (100 + 0.4 * 2.8^3 = 108.7 at 7 s)
+  CHECK(at_7s < 111 * mss);
+  // Fast convergence: a loss below the last W_max remembers less than the window.
+  const uint32_t small = 80 * mss;
+  CHECK(cc->ssthresh_after_loss(small, v) == 56 * mss);
+  CHECK(cc->ssthresh_after_loss(2 * mss, v) == 2 * mss);  // never below 2 MSS
 }

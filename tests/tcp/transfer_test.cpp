@@ -128,6 +128,20 @@ TEST_CASE("random loss with reordering and duplication: intact for several seeds
   }
 }
 
+TEST_CASE("CUBIC senders: random loss, intact for several seeds") {
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    net::LinkParams lp = Lab::default_link();
+    lp.loss = 0.02;
+    TcpConfig cfg;
+    cfg.congestion_control = "cubic";
+    Lab lab(cfg, cfg, lp, seed);
+    const TransferResult r = transfer(lab, 500'000);
+    CHECK(r.intact);
+    CHECK(r.client_closed == tcp::CloseReason::Normal);
+  }
+}
+
 TEST_CASE("every on/off combination of timestamps, SACK and window scaling on each side") {
   for (unsigned mask = 0; mask < 64; ++mask) {
     TcpConfig c;

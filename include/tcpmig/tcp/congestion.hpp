@@ -32,6 +32,7 @@ struct CongestionView {
   uint32_t mss = 0;     ///< sender MSS, bytes
   uint32_t flight = 0;  ///< bytes in flight (FlightSize) before this ACK or loss
   sim::Time now;        ///< simulated time
+  sim::Duration srtt;   ///< smoothed RTT (zero before the first sample)
 };
 
 /// Changes of the socket's recovery state a controller may want to know of.
@@ -57,7 +58,7 @@ class CongestionControl {
   virtual void on_event(CongestionEvent e) = 0;
 };
 
-/// Every algorithm's name, in a fixed order ("newreno").
+/// Every algorithm's name, in a fixed order ("newreno", "cubic").
 std::span<const std::string_view> congestion_control_names();
 /// A new controller for `name`, or nullptr when there is no such algorithm.
 std::unique_ptr<CongestionControl> make_congestion_control(std::string_view name);
