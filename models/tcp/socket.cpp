@@ -96,7 +96,8 @@ TcpSocket::TcpSocket(TcpStack& stack, const TcpConfig& cfg)
       cfg_(cfg),
       nagle_(cfg.nagle),
       conn_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_timer>(this)),
-      delack_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_delack_timer>(this)) {
+      delack_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_delack_timer>(this)),
+      app_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_app_timer>(this)) {
   cc_ = make_congestion_control(cfg.congestion_control);
   if (cc_ == nullptr) {
     throw std::invalid_argument("TcpConfig::congestion_control '" + cfg.congestion_control + "' is not an algorithm");
@@ -122,6 +123,8 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
   high_rxt_ = iss_;
   snd_sml_ = iss_;
   cc_->reset();
+  app_timer_.cancel();
+  delayed_events_ = 0;
   rto_ = cfg_.rto_initial;
   ts_offset_ = cfg_.ts_random_offset ? stack_->next_random() : 0;
   ip_ident_ = static_cast<uint16_t>(stack_->next_random());
@@ -713,7 +716,7 @@ void TcpSocket::process_data(SeqNumber seq, std::span<const uint8_t> data) {
       if (sack_blocks_[i].end > rcv_nxt_) sack_blocks_[k++] = sack_blocks_[i];
     }
     sack_count_ = k;
-    post(kReadable);
+    post_to_app(kReadable);
     if (filled || !ooo_.empty()) ack_now_ = true;  // RFC 5681 4.2: a hole filled or still open
     if (fin_ooo_ && fin_seq_ == rcv_nxt_) {
       process_fin();
@@ -760,7 +763,7 @@ void TcpSocket::process_fin() {
   fin_received_ = true;
   fin_ooo_ = false;
   rcv_nxt_ += 1;
-  post(kPeerFin);
+  post_to_app(kPeerFin);
   switch (state_) {
     case TcpState::SynReceived:
     case TcpState::Established:
@@ -873,6 +876,21 @@ void TcpSocket::enter_recovery() {
   cc_->on_event(CongestionEvent::EnterRecovery);
   retransmit(snd_una_, snd_mss_);  // RFC 5681 3.2 step 2 / RFC 6675 5 step 4.3
   cwnd_ = sack_ok_ ? ssthresh_ : ssthresh_ + 3 * snd_mss_;
+}
+
+void TcpSocket::post_to_app(uint8_t event_bits) {
+  if (!cfg_.app_latency.on()) {
+    post(event_bits);
+    return;
+  }
+  delayed_events_ |= event_bits;
+  if (!app_timer_.pending()) app_timer_.schedule_in(stack_->draw_app_latency(cfg_.app_latency));
+}
+
+void TcpSocket::on_app_timer() {
+  post(delayed_events_);
+  delayed_events_ = 0;
+  flush_events();
 }
 
 CongestionView TcpSocket::congestion_view(uint32_t flight) const {
@@ -1395,6 +1413,10 @@ void TcpSocket::to_closed(CloseReason r, bool notify) {
   set_state(TcpState::Closed);
   set_timer(timer::Idle{});
   delack_timer_.cancel();
+  // What the application was still to be told of comes before the close.
+  app_timer_.cancel();
+  post(delayed_events_);
+  delayed_events_ = 0;
   release_buffers();
   if (prev == TcpState::SynReceived && listener_ != nullptr && listener_->half_open_ > 0) --listener_->half_open_;
   if (listener_ != nullptr) {

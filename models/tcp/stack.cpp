@@ -16,6 +16,7 @@ TcpStack::TcpStack(net::Node& node, const TcpConfig& cfg)
       sim_(&node.network().sim()),
       cfg_(cfg),
       rng_(node.network().sim().rng("tcp/" + node.name())),
+      latency_rng_(node.network().sim().rng("tcp-latency/" + node.name())),
       reap_timer_(node.network().sim(), sim::Callback::bind<&TcpStack::on_reap>(this)) {
   node_->set_ip_handler(wire::ip_proto::tcp, this);
 }
@@ -250,6 +251,26 @@ void TcpStack::send_reset_for(const wire::TcpRepr& seg, Ipv4Address src, Ipv4Add
   p->set_size(static_cast<uint32_t>(*len));
   ++stats_.resets_sent;
   send_frame(std::move(p));
+}
+
+sim::Duration TcpStack::draw_app_latency(const AppLatency& l) {
+  switch (l.kind) {
+    case AppLatency::Kind::None: return sim::Duration::zero();
+    case AppLatency::Kind::Fixed: return l.fixed;
+    case AppLatency::Kind::Uniform: return latency_rng_.uniform_duration(l.lo, l.hi);
+    case AppLatency::Kind::Table: break;
+  }
+  // Inverse CDF, linear between the two points around the drawn probability.
+  const auto u = static_cast<uint32_t>(latency_rng_.below(1'000'000));
+  for (std::size_t i = 1; i < l.table.size(); ++i) {
+    const auto& [p1, v1] = l.table[i];
+    if (u >= p1 && i + 1 < l.table.size()) continue;
+    const auto& [p0, v0] = l.table[i - 1];
+    if (p1 <= p0) return v1;
+    const int64_t span = (v1 - v0).ns();
+    return v0 + sim::Duration::nanoseconds(span * static_cast<int64_t>(u - std::min(u, p0)) / (p1 - p0));
+  }
+  return l.table.empty() ? sim::Duration::zero() : l.table.back().second;
 }
 
 }  // namespace tcpmig::tcp

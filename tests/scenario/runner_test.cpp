@@ -433,3 +433,38 @@ TEST_CASE("per-run metrics: the sink continuing a migrated stream counts the swi
   CHECK(*sender.completed > *sink2.completed);
   CHECK_FALSE(sender.first_rx.has_value());
 }
+
+TEST_CASE("host processing latency: the servers' applications see each request later, the client its reply") {
+  const std::string text = read(kSource + "/scenarios/migrate_mid_stream.xml");
+  RunResults base, slow;
+  run(load(text), "latency_base", base);
+  std::string with = text;
+  for (const char* host : {"<host name=\"server1\"/>", "<host name=\"server2\" add-on=\"m1\" boot-delay=\"10ms\"/>"}) {
+    const std::string h = host;
+    const std::size_t at = with.find(h);
+    REQUIRE(at != std::string::npos);
+    with.replace(at, h.size(), h.substr(0, h.size() - 2) + "><tcp app-latency=\"5ms\"/></host>");
+  }
+  run(load(with), "latency_5ms", slow);
+  const AppResult* b = nullptr;
+  const AppResult* s = nullptr;
+  for (const AppResult& a : base.apps) {
+    if (a.kind->element() == "request-client") b = &a;
+  }
+  for (const AppResult& a : slow.apps) {
+    if (a.kind->element() == "request-client") s = &a;
+  }
+  REQUIRE(b != nullptr);
+  REQUIRE(s != nullptr);
+  CHECK(s->responses == 10);
+  // Each reply leaves its server 5 ms after the request arrived (less the
+  // few microseconds it used to wait behind the server's ACK on the link).
+  CHECK(*s->first_rx - *b->first_rx > tcpmig::sim::Duration::microseconds(4990));
+  CHECK(*s->first_rx - *b->first_rx < tcpmig::sim::Duration::milliseconds(6));
+  // The client sends each request a second after the previous reply, so
+  // the ten 5 ms waits add up by the last reply.
+  CHECK(*s->last_rx - *b->last_rx > tcpmig::sim::Duration::microseconds(49'900));
+  CHECK(*s->last_rx - *b->last_rx < tcpmig::sim::Duration::milliseconds(51));
+  // Turning it on changes no other random draw: the client's ISN, port and TS offset are the same.
+  CHECK(slow.migrations.at(0).record.flow.client == base.migrations.at(0).record.flow.client);
+}

@@ -194,3 +194,28 @@ TEST_CASE("FNV-1a 64 matches the published test vectors and hashes in pieces") {
   CHECK(hex16(0x85944171f73967e8ULL) == "85944171f73967e8");
   CHECK(hex16(1) == "0000000000000001");
 }
+
+TEST_CASE("host processing latency: none, fixed, uniform, an empirical table") {
+  using tcpmig::tcp::AppLatency;
+  CHECK(parse_app_latency("none")->kind == AppLatency::Kind::None);
+  CHECK(parse_app_latency("0s")->kind == AppLatency::Kind::None);
+  const auto f = parse_app_latency("300us");
+  REQUIRE(f.has_value());
+  CHECK(f->kind == AppLatency::Kind::Fixed);
+  CHECK(f->fixed == tcpmig::sim::Duration::microseconds(300));
+  const auto u = parse_app_latency("uniform:100us:900us");
+  REQUIRE(u.has_value());
+  CHECK(u->kind == AppLatency::Kind::Uniform);
+  CHECK(u->hi == tcpmig::sim::Duration::microseconds(900));
+  const auto t = parse_app_latency("table:0=100us,50%=200us,0.99=2ms,100%=8ms");
+  REQUIRE(t.has_value());
+  REQUIRE(t->table.size() == 4);
+  CHECK(t->table[1].first == 500'000);
+  CHECK(t->table[2].first == 990'000);
+  for (const char* bad : {"", "300", "uniform:900us:100us", "uniform:1ms", "table:50%=1ms,100%=2ms",
+                          "table:0=1ms,90%=2ms", "table:0=2ms,100%=1ms", "table:0=1ms,0=2ms,100%=3ms", "table:",
+                          "table:0=1ms,100%", "fixed:1ms", "-1ms"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_app_latency(bad).has_value());
+  }
+}

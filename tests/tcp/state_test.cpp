@@ -878,3 +878,38 @@ TEST_CASE("CUBIC: beta 0.7, a concave climb back to W_max around K, then convex 
   CHECK(cc->ssthresh_after_loss(small, v) == 56 * mss);
   CHECK(cc->ssthresh_after_loss(2 * mss, v) == 2 * mss);  // never below 2 MSS
 }
+
+TEST_CASE("host processing latency draws: fixed, uniform within bounds, an empirical table's quantiles") {
+  using namespace tcpmig::tcp;
+  using tcpmig::sim::Duration;
+  Lab lab;
+  AppLatency fixed;
+  fixed.kind = AppLatency::Kind::Fixed;
+  fixed.fixed = Duration::microseconds(250);
+  CHECK(lab.cstack->draw_app_latency(fixed) == Duration::microseconds(250));
+  AppLatency uni;
+  uni.kind = AppLatency::Kind::Uniform;
+  uni.lo = Duration::microseconds(100);
+  uni.hi = Duration::microseconds(900);
+  for (int i = 0; i < 1000; ++i) {
+    const Duration d = lab.cstack->draw_app_latency(uni);
+    CHECK(d >= uni.lo);
+    CHECK(d <= uni.hi);
+  }
+  AppLatency table;
+  table.kind = AppLatency::Kind::Table;
+  table.table = {{0, Duration::microseconds(100)}, {500'000, Duration::microseconds(200)},
+                 {990'000, Duration::milliseconds(2)}, {1'000'000, Duration::milliseconds(8)}};
+  std::vector<Duration> draws;
+  for (int i = 0; i < 20000; ++i) draws.push_back(lab.cstack->draw_app_latency(table));
+  std::sort(draws.begin(), draws.end());
+  CHECK(draws.front() >= Duration::microseconds(100));
+  CHECK(draws.back() <= Duration::milliseconds(8));
+  CHECK(draws[10000] > Duration::microseconds(190));  // the median: 200 us
+  CHECK(draws[10000] < Duration::microseconds(210));
+  CHECK(draws[18000] > Duration::microseconds(1600));  // the 90th percentile: 200 + 1800 * 0.4 / 0.49 = 1669 us
+  CHECK(draws[18000] < Duration::microseconds(1740));
+  // Its own stream: two labs with the same seed draw the same.
+  Lab one, two;
+  for (int i = 0; i < 5; ++i) CHECK(one.cstack->draw_app_latency(uni) == two.cstack->draw_app_latency(uni));
+}

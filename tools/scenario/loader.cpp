@@ -59,12 +59,12 @@ constexpr const char* kExpectName =
 // to the schema test through scenario_elements() (application kinds bring
 // their own, app_kind.hpp).
 constexpr std::array<std::string_view, 2> kParamAttributes{"name", "default"};
-constexpr std::array<std::string_view, 31> kTcpAttributes{
+constexpr std::array<std::string_view, 32> kTcpAttributes{
     "mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit", "delayed-ack",
     "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle", "time-wait", "fin-wait2-timeout",
     "syn-retries", "synack-retries", "retries", "recv-buffer", "send-buffer", "window-scale-space", "ts-tick",
     "ts-random-offset", "isn", "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle",
-    "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh", "congestion-control"};
+    "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh", "congestion-control", "app-latency"};
 constexpr std::array<std::string_view, 4> kHostAttributes{"name", "add-at", "add-on", "boot-delay"};
 constexpr std::array<std::string_view, 9> kGatewayAttributes{"name",           "client-facing", "max-flows",
                                                              "hold-packets",   "replay-rto",    "replay-retries",
@@ -525,6 +525,15 @@ void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
       fail_attr(*a, n, "names no congestion control algorithm", list);
     }
     cfg.congestion_control = a->value;
+  }
+  if (const auto a = attr(n, "app-latency")) {
+    auto l = parse_app_latency(a->value);
+    if (!l) {
+      fail_value(*a, n,
+                 "none, a duration (300us), uniform:LO:HI (uniform:100us:900us) or table:P=D,... from 0 to 100% "
+                 "(table:0=100us,50%=200us,99%=2ms,100%=8ms)");
+    }
+    cfg.app_latency = std::move(*l);
   }
   if (cfg.rto_min > cfg.rto_max) {
     const auto a = attr(n, "rto-min") ? *attr(n, "rto-min") : *attr(n, "rto-max");

@@ -59,6 +59,48 @@ std::optional<sim::Duration> parse_duration(std::string_view text) {
   return d;
 }
 
+std::optional<tcp::AppLatency> parse_app_latency(std::string_view text) {
+  tcp::AppLatency l;
+  if (text == "none") return l;
+  if (text.substr(0, 8) == "uniform:") {
+    const std::string_view rest = text.substr(8);
+    const std::size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    const auto lo = parse_duration(rest.substr(0, colon));
+    const auto hi = parse_duration(rest.substr(colon + 1));
+    if (!lo || !hi || *lo > *hi) return std::nullopt;
+    l.kind = tcp::AppLatency::Kind::Uniform;
+    l.lo = *lo;
+    l.hi = *hi;
+    return l;
+  }
+  if (text.substr(0, 6) == "table:") {
+    l.kind = tcp::AppLatency::Kind::Table;
+    std::string_view rest = text.substr(6);
+    while (true) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      const std::size_t eq = item.find('=');
+      if (eq == std::string_view::npos || l.table.size() == 1000) return std::nullopt;
+      const auto p = parse_probability(item.substr(0, eq));
+      const auto d = parse_duration(item.substr(eq + 1));
+      if (!p || !d) return std::nullopt;
+      const auto ppm = static_cast<uint32_t>(*p * 1e6 + 0.5);
+      if (!l.table.empty() && (ppm <= l.table.back().first || *d < l.table.back().second)) return std::nullopt;
+      l.table.emplace_back(ppm, *d);
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+    if (l.table.size() < 2 || l.table.front().first != 0 || l.table.back().first != 1'000'000) return std::nullopt;
+    return l;
+  }
+  const auto d = parse_duration(text);
+  if (!d) return std::nullopt;
+  l.kind = *d == sim::Duration::zero() ? tcp::AppLatency::Kind::None : tcp::AppLatency::Kind::Fixed;
+  l.fixed = *d;
+  return l;
+}
+
 std::optional<uint64_t> parse_rate(std::string_view text) {
   if (text == "infinite") return uint64_t{0};
   static constexpr std::array<Unit, 4> kUnits{{

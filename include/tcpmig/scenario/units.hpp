@@ -35,6 +35,7 @@
 
 #include "tcpmig/core/migrator.hpp"
 #include "tcpmig/sim/time.hpp"
+#include "tcpmig/tcp/config.hpp"
 
 namespace tcpmig::scenario {
 
@@ -60,6 +61,12 @@ std::optional<bool> parse_bool(std::string_view text);
 std::optional<double> parse_probability(std::string_view text);
 /// A decimal integer in [0, max] (digits only).
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max);
+/// A host processing latency (<tcp app-latency>): "none"; a duration
+/// ("300us", fixed); "uniform:LO:HI" (durations, LO <= HI); or
+/// "table:P=D,P=D,..." (an empirical distribution: probabilities as for
+/// parse_probability, the first 0, the last 1 (100%), increasing; latencies
+/// not decreasing; at most 1000 points).
+std::optional<tcp::AppLatency> parse_app_latency(std::string_view text);
 /// "a.b.c.d:port" with port 1..65535.
 std::optional<core::Endpoint> parse_endpoint(std::string_view text);
 /// True for [A-Za-z0-9_.-]+ of at most kMaxNameLength characters, other than "." and "..".

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+#include <utility>
 
 #include "tcpmig/sim/time.hpp"
 
@@ -18,6 +20,21 @@ namespace tcpmig::tcp {
 using sim::Duration;
 
 /// TCP behaviour of one host.
+/// Host processing latency: how long after a segment's data (or FIN)
+/// arrives the application is told of it, drawn per wake-up from the host's
+/// own random stream ("tcp-latency/<node>"). Off by default.
+struct AppLatency {
+  enum class Kind : uint8_t { None, Fixed, Uniform, Table };
+  Kind kind = Kind::None;
+  Duration fixed{};          ///< Fixed: this long
+  Duration lo{}, hi{};       ///< Uniform: in [lo, hi]
+  /// Table: an empirical distribution as (cumulative probability in ppm,
+  /// latency) points, from 0 to 1'000'000 ppm, probabilities increasing and
+  /// latencies not decreasing; drawn by inverse CDF with linear interpolation.
+  std::vector<std::pair<uint32_t, Duration>> table;
+  [[nodiscard]] bool on() const { return kind != Kind::None; }
+};
+
 struct TcpConfig {
   /// MSS we announce; 0 derives it from the outgoing interface's MTU (MTU - 40,
   /// 1460 on Ethernet), like Linux without a route `advmss`.
@@ -102,6 +119,8 @@ struct TcpConfig {
   uint32_t dupthresh = 3;
   /// Congestion control algorithm (congestion_control_names(); net.ipv4.tcp_congestion_control).
   std::string congestion_control = "newreno";
+  /// Host processing latency between data arriving and the application seeing it.
+  AppLatency app_latency;
 };
 
 }  // namespace tcpmig::tcp

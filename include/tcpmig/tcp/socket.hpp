@@ -354,6 +354,10 @@ class TcpSocket {
   void set_state(TcpState s);
   void to_closed(CloseReason r, bool notify);
   void post(uint8_t event_bits) { pending_events_ |= event_bits; }
+  // Data and FIN reach the application after the host's processing latency
+  // (cfg_.app_latency), in arrival order: one wake-up timer at a time.
+  void post_to_app(uint8_t event_bits);
+  void on_app_timer();
   void flush_events();
 
   TcpStack* stack_;                 // owner; outlives the socket
@@ -452,6 +456,8 @@ class TcpSocket {
   TimerState timer_;              // the connection timer's state
   sim::Timer conn_timer_;         // fires on_timer() at the state's expiry
   sim::Timer delack_timer_;       // delayed ACK
+  sim::Timer app_timer_;          // host processing latency: wakes the application
+  uint8_t delayed_events_ = 0;    // kReadable / kPeerFin waiting for app_timer_
   uint16_t ip_ident_ = 0;         // next IPv4 identification
   uint8_t pending_events_ = 0;    // EventBit set, delivered by flush_events()
   CloseReason close_reason_ = CloseReason::Normal;  // for kClosed

@@ -93,6 +93,8 @@ class TcpStack final : public net::IpHandler {
   [[nodiscard]] net::Node& node() const { return *node_; }
   [[nodiscard]] sim::Simulator& sim() const { return *sim_; }
   [[nodiscard]] const TcpStackStats& stats() const { return stats_; }
+  /// A host processing latency drawn from `l` (its own stream: the other draws do not move).
+  [[nodiscard]] sim::Duration draw_app_latency(const AppLatency& l);
   /// Connections in the demux table (including TIME_WAIT).
   [[nodiscard]] std::size_t connection_count() const { return conns_.size(); }
   /// Sockets alive (connections, listeners, closed-but-unreleased).
@@ -130,6 +132,7 @@ class TcpStack final : public net::IpHandler {
   sim::Simulator* sim_;                 // its simulator
   TcpConfig cfg_;                       // settings for new sockets
   sim::Rng rng_;                        // stream "tcp/<node>": ISNs, ports, TS offsets
+  sim::Rng latency_rng_;                // stream "tcp-latency/<node>": host processing latency
   uint64_t next_id_ = 1;                // next socket creation number
   std::map<uint64_t, std::unique_ptr<TcpSocket>> sockets_;  // owned sockets by creation number
   std::map<FourTuple, TcpSocket*> conns_;                   // demux: connections by 4-tuple
