@@ -869,6 +869,7 @@ void TcpSocket::restart_after_idle() {
 
 void TcpSocket::enter_recovery() {
   ++stats_.fast_retransmits;
+  recovery_cwnd_ = cwnd_;
   ssthresh_ = cc_->ssthresh_after_loss(cwnd_, congestion_view(flight_size()));  // RFC 5681 (4) for NewReno
   recover_ = snd_nxt_;
   ca_state_ = CaState::Recovery;
@@ -885,6 +886,12 @@ void TcpSocket::post_to_app(uint8_t event_bits) {
   }
   delayed_events_ |= event_bits;
   if (!app_timer_.pending()) app_timer_.schedule_in(stack_->draw_app_latency(cfg_.app_latency));
+}
+
+void TcpSocket::tell_app_now() {
+  app_timer_.cancel();
+  post(delayed_events_);
+  delayed_events_ = 0;
 }
 
 void TcpSocket::on_app_timer() {
@@ -1356,7 +1363,10 @@ void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
   if (sacked_.find(snd_una_) != nullptr) sacked_.clear();
   // RFC 5681 (4) once per loss episode; cwnd = loss window (1 MSS).
   if (ca_state_ != CaState::Loss || rt.backoff == 0) {
-    ssthresh_ = cc_->ssthresh_after_loss(cwnd_, congestion_view(flight_size()));
+    // In fast recovery cwnd is inflated (NewReno) or already cut (SACK):
+    // the controller gets the window the episode began with.
+    const uint32_t at_loss = ca_state_ == CaState::Recovery ? recovery_cwnd_ : cwnd_;
+    ssthresh_ = cc_->ssthresh_after_loss(at_loss, congestion_view(flight_size()));
   }
   cwnd_ = snd_mss_;
   cc_->on_event(CongestionEvent::Loss);
@@ -1391,6 +1401,7 @@ void TcpSocket::enter_time_wait() {
   delack_timer_.cancel();
   release_buffers();
   time_wait_restart();
+  tell_app_now();  // data and FIN still waiting for the host's latency come before on_closed
   if (!closed_posted_) {
     closed_posted_ = true;
     close_reason_ = CloseReason::Normal;
@@ -1413,10 +1424,7 @@ void TcpSocket::to_closed(CloseReason r, bool notify) {
   set_state(TcpState::Closed);
   set_timer(timer::Idle{});
   delack_timer_.cancel();
-  // What the application was still to be told of comes before the close.
-  app_timer_.cancel();
-  post(delayed_events_);
-  delayed_events_ = 0;
+  tell_app_now();  // what the application was still to be told of comes before the close
   release_buffers();
   if (prev == TcpState::SynReceived && listener_ != nullptr && listener_->half_open_ > 0) --listener_->half_open_;
   if (listener_ != nullptr) {

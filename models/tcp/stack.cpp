@@ -260,17 +260,21 @@ sim::Duration TcpStack::draw_app_latency(const AppLatency& l) {
     case AppLatency::Kind::Uniform: return latency_rng_.uniform_duration(l.lo, l.hi);
     case AppLatency::Kind::Table: break;
   }
-  // Inverse CDF, linear between the two points around the drawn probability.
+  // Inverse CDF, linear between the two points around the drawn probability
+  // (a 128-bit product: a span of up to 10^6 s times 10^6 ppm).
+  __extension__ using i128 = __int128;
+  if (l.table == nullptr || l.table->empty()) return sim::Duration::zero();
+  const auto& t = *l.table;
   const auto u = static_cast<uint32_t>(latency_rng_.below(1'000'000));
-  for (std::size_t i = 1; i < l.table.size(); ++i) {
-    const auto& [p1, v1] = l.table[i];
-    if (u >= p1 && i + 1 < l.table.size()) continue;
-    const auto& [p0, v0] = l.table[i - 1];
-    if (p1 <= p0) return v1;
-    const int64_t span = (v1 - v0).ns();
-    return v0 + sim::Duration::nanoseconds(span * static_cast<int64_t>(u - std::min(u, p0)) / (p1 - p0));
+  for (std::size_t i = 1; i < t.size(); ++i) {
+    const auto& [p1, v1] = t[i];
+    if (u >= p1) continue;
+    const auto& [p0, v0] = t[i - 1];
+    if (u <= p0 || p1 <= p0) return v0;
+    const i128 span = (v1 - v0).ns();
+    return v0 + sim::Duration::nanoseconds(static_cast<int64_t>(span * (u - p0) / (p1 - p0)));
   }
-  return l.table.empty() ? sim::Duration::zero() : l.table.back().second;
+  return t.back().second;
 }
 
 }  // namespace tcpmig::tcp

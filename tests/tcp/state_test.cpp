@@ -898,8 +898,11 @@ TEST_CASE("host processing latency draws: fixed, uniform within bounds, an empir
   }
   AppLatency table;
   table.kind = AppLatency::Kind::Table;
-  table.table = {{0, Duration::microseconds(100)}, {500'000, Duration::microseconds(200)},
-                 {990'000, Duration::milliseconds(2)}, {1'000'000, Duration::milliseconds(8)}};
+  table.table = std::make_shared<const std::vector<std::pair<uint32_t, Duration>>>(
+      std::vector<std::pair<uint32_t, Duration>>{{0, Duration::microseconds(100)},
+                                                 {500'000, Duration::microseconds(200)},
+                                                 {990'000, Duration::milliseconds(2)},
+                                                 {1'000'000, Duration::milliseconds(8)}});
   std::vector<Duration> draws;
   for (int i = 0; i < 20000; ++i) draws.push_back(lab.cstack->draw_app_latency(table));
   std::sort(draws.begin(), draws.end());
@@ -912,4 +915,29 @@ TEST_CASE("host processing latency draws: fixed, uniform within bounds, an empir
   // Its own stream: two labs with the same seed draw the same.
   Lab one, two;
   for (int i = 0; i < 5; ++i) CHECK(one.cstack->draw_app_latency(uni) == two.cstack->draw_app_latency(uni));
+  // A table spanning 10^5 s: the interpolation does not overflow.
+  table.table = std::make_shared<const std::vector<std::pair<uint32_t, Duration>>>(
+      std::vector<std::pair<uint32_t, Duration>>{{0, Duration::zero()}, {1'000'000, Duration::seconds(100'000)}});
+  for (int i = 0; i < 1000; ++i) {
+    const Duration d = lab.cstack->draw_app_latency(table);
+    CHECK(d >= Duration::zero());
+    CHECK(d <= Duration::seconds(100'000));
+  }
+}
+
+TEST_CASE("host processing latency: data and FIN that complete the close reach the application before on_closed") {
+  TcpConfig cfg = Harness::plain();
+  cfg.app_latency.kind = tcp::AppLatency::Kind::Fixed;
+  cfg.app_latency.fixed = 1_ms;
+  Harness h(cfg);
+  h.fin_wait2();
+  wire::TcpRepr d = H::seg(R + 1, L + 2, flag::FIN | flag::ACK | flag::PSH);
+  const uint8_t hi[] = {'h', 'i'};
+  d.payload = hi;
+  h.send(d);  // -> TIME-WAIT at once; the application was still to hear of "hi" and the FIN
+  h.advance(5_ms);
+  REQUIRE(h.app.log.size() >= 3);
+  const std::vector<std::string> tail(h.app.log.end() - 3, h.app.log.end());
+  CHECK(tail == std::vector<std::string>{"readable", "peer_fin", "closed:normal"});
+  CHECK(h.app.data.size() == 2);
 }

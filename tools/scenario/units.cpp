@@ -69,29 +69,32 @@ std::optional<tcp::AppLatency> parse_app_latency(std::string_view text) {
     const auto lo = parse_duration(rest.substr(0, colon));
     const auto hi = parse_duration(rest.substr(colon + 1));
     if (!lo || !hi || *lo > *hi) return std::nullopt;
-    l.kind = tcp::AppLatency::Kind::Uniform;
+    l.kind = *hi == sim::Duration::zero() ? tcp::AppLatency::Kind::None : tcp::AppLatency::Kind::Uniform;
     l.lo = *lo;
     l.hi = *hi;
     return l;
   }
   if (text.substr(0, 6) == "table:") {
     l.kind = tcp::AppLatency::Kind::Table;
+    std::vector<std::pair<uint32_t, sim::Duration>> table;
     std::string_view rest = text.substr(6);
     while (true) {
       const std::size_t comma = rest.find(',');
       const std::string_view item = rest.substr(0, comma);
       const std::size_t eq = item.find('=');
-      if (eq == std::string_view::npos || l.table.size() == 1000) return std::nullopt;
+      if (eq == std::string_view::npos || table.size() == 1000) return std::nullopt;
       const auto p = parse_probability(item.substr(0, eq));
       const auto d = parse_duration(item.substr(eq + 1));
       if (!p || !d) return std::nullopt;
       const auto ppm = static_cast<uint32_t>(*p * 1e6 + 0.5);
-      if (!l.table.empty() && (ppm <= l.table.back().first || *d < l.table.back().second)) return std::nullopt;
-      l.table.emplace_back(ppm, *d);
+      if (!table.empty() && (ppm <= table.back().first || *d < table.back().second)) return std::nullopt;
+      table.emplace_back(ppm, *d);
       if (comma == std::string_view::npos) break;
       rest = rest.substr(comma + 1);
     }
-    if (l.table.size() < 2 || l.table.front().first != 0 || l.table.back().first != 1'000'000) return std::nullopt;
+    if (table.size() < 2 || table.front().first != 0 || table.back().first != 1'000'000) return std::nullopt;
+    if (table.back().second == sim::Duration::zero()) l.kind = tcp::AppLatency::Kind::None;  // all zero
+    l.table = std::make_shared<const std::vector<std::pair<uint32_t, sim::Duration>>>(std::move(table));
     return l;
   }
   const auto d = parse_duration(text);

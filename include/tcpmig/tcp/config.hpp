@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +32,8 @@ struct AppLatency {
   /// Table: an empirical distribution as (cumulative probability in ppm,
   /// latency) points, from 0 to 1'000'000 ppm, probabilities increasing and
   /// latencies not decreasing; drawn by inverse CDF with linear interpolation.
-  std::vector<std::pair<uint32_t, Duration>> table;
+  /// Shared, not copied, by the sockets of a host.
+  std::shared_ptr<const std::vector<std::pair<uint32_t, Duration>>> table;
   [[nodiscard]] bool on() const { return kind != Kind::None; }
 };
 

@@ -358,6 +358,7 @@ class TcpSocket {
   // (cfg_.app_latency), in arrival order: one wake-up timer at a time.
   void post_to_app(uint8_t event_bits);
   void on_app_timer();
+  void tell_app_now();  // the waiting events are posted now (before a close)
   void flush_events();
 
   TcpStack* stack_;                 // owner; outlives the socket
@@ -446,6 +447,7 @@ class TcpSocket {
   uint32_t cwnd_ = 0;             // congestion window, bytes
   uint32_t ssthresh_ = 0x7fffffff;  // slow-start threshold, bytes
   std::unique_ptr<CongestionControl> cc_;  // cwnd growth and ssthresh after a loss (cfg_.congestion_control)
+  uint32_t recovery_cwnd_ = 0;    // cwnd when fast recovery began (an RTO in recovery cuts from it)
   uint32_t dupacks_ = 0;          // consecutive duplicate ACKs
   CaState ca_state_ = CaState::Open;
   SeqNumber recover_;             // snd_nxt when recovery/loss began (RFC 6582 "recover")
