@@ -1334,6 +1334,7 @@ void TcpSocket::on_timer() {
 
 void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
   ++stats_.timeouts;
+  ++(active_open_ ? stack_->stats_.timeouts_active : stack_->stats_.timeouts_passive);
   const uint32_t limit = state_ == TcpState::SynSent       ? cfg_.syn_retries
                          : state_ == TcpState::SynReceived ? cfg_.synack_retries
                                                            : cfg_.retries;

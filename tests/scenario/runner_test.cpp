@@ -405,7 +405,11 @@ TEST_CASE("per-run metrics: losses make TCP retransmit, counted over every host'
   CHECK(r.client_retransmits + r.server_retransmits > 0);
   const std::string json = summary_json(s, r);
   CHECK(json.find("\"client_retransmits\": " + std::to_string(r.client_retransmits) + ",") != std::string::npos);
-  CHECK(json.find("\"server_retransmits\": " + std::to_string(r.server_retransmits) + "\n") != std::string::npos);
+  CHECK(json.find("\"server_retransmits\": " + std::to_string(r.server_retransmits) + ",") != std::string::npos);
+  // Every RTO retransmits, so there are never more timeouts than retransmissions.
+  CHECK(r.client_timeouts <= r.client_retransmits);
+  CHECK(r.server_timeouts <= r.server_retransmits);
+  CHECK(json.find("\"server_timeouts\": " + std::to_string(r.server_timeouts) + "\n") != std::string::npos);
 }
 
 TEST_CASE("per-run metrics: the sink continuing a migrated stream counts the switch in its longest pause") {

@@ -176,7 +176,7 @@ TEST_CASE("a sweep of the seed experiment: the numbers a user checks") {
   std::getline(lines, header);
   CHECK(header ==
         "point,seed,after,outcome,migrations,completed,switch_latency_ms,stall_ms,sink_gap_ms,packets_held,syns_sent,"
-        "client_retransmits,server_retransmits,goodput_bps,completion_ms,events,error");
+        "client_retransmits,server_retransmits,client_timeouts,server_timeouts,goodput_bps,completion_ms,events,error");
   int rows = 0;
   while (std::getline(lines, line)) {
     ++rows;

@@ -269,6 +269,10 @@ std::string summary_json(const Scenario& s, const RunResults& r) {
   w.value(r.client_retransmits);
   w.key("server_retransmits");
   w.value(r.server_retransmits);
+  w.key("client_timeouts");
+  w.value(r.client_timeouts);
+  w.key("server_timeouts");
+  w.value(r.server_timeouts);
   w.end_object();
 
   w.key("failures");

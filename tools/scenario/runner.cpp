@@ -469,6 +469,8 @@ void Run::collect(RunResults& results) {
     if (n.stack == nullptr) continue;  // not a host, or never booted
     results.client_retransmits += n.stack->stats().retransmits_active;
     results.server_retransmits += n.stack->stats().retransmits_passive;
+    results.client_timeouts += n.stack->stats().timeouts_active;
+    results.server_timeouts += n.stack->stats().timeouts_passive;
   }
 }
 

@@ -25,7 +25,7 @@ namespace tcpmig::sweep {
 
 namespace {
 
-constexpr std::array<Metric, 13> kMetrics{{
+constexpr std::array<Metric, 15> kMetrics{{
     {"outcome", false,
      "completed when every migration completed; else the outcome of the first that did not; none without any"},
     {"migrations", true, "migration records (one per flow a migration reached)"},
@@ -39,6 +39,8 @@ constexpr std::array<Metric, 13> kMetrics{{
     {"syns_sent", true, "replayed SYNs, retransmissions included, all migrations"},
     {"client_retransmits", true, "TCP segments retransmitted by connecting (client) sockets"},
     {"server_retransmits", true, "TCP segments retransmitted by accepted (server) sockets"},
+    {"client_timeouts", true, "retransmission timeouts (RTO stalls) of connecting sockets"},
+    {"server_timeouts", true, "retransmission timeouts (RTO stalls) of accepted sockets"},
     {"goodput_bps", true, "bytes the receiving applications got x 8 / (last delivery - first delivery)"},
     {"completion_ms", true, "when the last application finished; empty if a client or sender did not"},
     {"events", true, "simulator events executed"},
@@ -95,6 +97,8 @@ std::string metric_value(const scenario::RunResults& r, std::string_view name) {
   }
   if (name == "client_retransmits") return std::to_string(r.client_retransmits);
   if (name == "server_retransmits") return std::to_string(r.server_retransmits);
+  if (name == "client_timeouts") return std::to_string(r.client_timeouts);
+  if (name == "server_timeouts") return std::to_string(r.server_timeouts);
   if (name == "completion_ms") {
     std::optional<sim::Time> end;
     for (const scenario::AppResult& a : r.apps) {

@@ -142,6 +142,9 @@ struct RunResults {
   /// with connect() (client side) and by accepted ones (server side).
   uint64_t client_retransmits = 0;
   uint64_t server_retransmits = 0;
+  /// RTO expirations, counted the same way (each one a stall of at least rto_min).
+  uint64_t client_timeouts = 0;
+  uint64_t server_timeouts = 0;
   std::vector<std::string> failures;            ///< expectations not met, one line each
   std::vector<std::string> files;               ///< every file the run opened for writing, also when it failed
 };
@@ -161,7 +164,8 @@ void print_summary(std::FILE* out, const Scenario& s, const RunResults& r, bool 
 /// summary.json: scenario, file (the scenario file's name without folders,
 /// the same from any working folder), seed, params, events, end time,
 /// fingerprint, migrations, refused requests, gateways, apps, tcp
-/// ({"client_retransmits", "server_retransmits"}), failures (stable key
+/// ({"client_retransmits", "server_retransmits", "client_timeouts",
+/// "server_timeouts"}), failures (stable key
 /// order, times in integer nanoseconds, null for "never"). Apps that read a
 /// stream (request-client, bulk-sink) have "first_rx_ns", "last_rx_ns",
 /// "max_gap_ns"; they and bulk-sender have "completed_ns"; request-client

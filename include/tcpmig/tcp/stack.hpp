@@ -62,6 +62,8 @@ struct TcpStackStats {
   uint64_t challenge_acks_limited = 0;  ///< challenge ACKs withheld by challenge_ack_limit
   uint64_t retransmits_active = 0;   ///< TcpSocketStats::retransmits of sockets opened by connect()
   uint64_t retransmits_passive = 0;  ///< TcpSocketStats::retransmits of sockets accepted from a listener
+  uint64_t timeouts_active = 0;      ///< TcpSocketStats::timeouts (RTO expirations) of connect()ed sockets
+  uint64_t timeouts_passive = 0;     ///< the same for accepted sockets
 };
 
 /// Receives the frames a stack sends, instead of the node (tests).
