@@ -42,7 +42,11 @@ for f in "$SIM" "$PEER"; do [ -x "$f" ] || { echo "tcp_fidelity: no $f (build th
 TAG="tf$$"
 NS_S="$TAG-s" NS_R="$TAG-r" NS_C="$TAG-c"
 WORK=$(mktemp -d "/tmp/tcpmig-fidelity.$$.XXXXXX")
+# A namespace may only pick an algorithm the host allows (a global list):
+# each of CCS is added for the run, and the list restored afterwards.
+ALLOWED_BEFORE=$(sysctl -n net.ipv4.tcp_allowed_congestion_control)
 cleanup() {
+  sysctl -qw net.ipv4.tcp_allowed_congestion_control="$ALLOWED_BEFORE" 2>/dev/null
   for ns in "$NS_S" "$NS_R" "$NS_C"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
@@ -53,6 +57,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 set -e
+# shellcheck disable=SC2086
+sysctl -qw net.ipv4.tcp_allowed_congestion_control="$(echo $ALLOWED_BEFORE $CCS | tr ' ' '\n' | sort -u | tr '\n' ' ')"
 for ns in "$NS_S" "$NS_R" "$NS_C"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add s0 netns "$NS_S" type veth peer name r1 netns "$NS_R"
 ip link add c0 netns "$NS_C" type veth peer name r0 netns "$NS_R"
@@ -142,7 +148,8 @@ for where in sender router; do
   if [ $where = sender ]; then srate=50mbit rrate=100mbit; else srate=100mbit rrate=50mbit; fi
   shape $srate $rrate
   for cc in $CCS; do
-    ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_congestion_control="$cc"
+    ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_congestion_control="$cc" ||
+      { echo "tcp_fidelity: cannot use $cc in a namespace" >&2; exit 1; }
     simcc=$cc
     [ "$cc" = reno ] && simcc=newreno
     for loss in $LOSSES; do
