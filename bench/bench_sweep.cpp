@@ -12,12 +12,11 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "sweep.hpp"
+#include "tcpmig/scenario/files.hpp"
 
 extern char** environ;
 
@@ -30,10 +29,10 @@ constexpr uint64_t kRuns = 16;  // seeds 1..16 of one point per iteration
 sweep::Plan plan() {
   sweep::Plan p;
   p.scenario_path = std::string(TCPMIG_SOURCE_DIR) + "/scenarios/sweep_migration_timing.xml";
-  std::ifstream in(p.scenario_path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  p.scenario_text = ss.str();
+  std::string error;
+  if (!scenario::read_input(p.scenario_path, {"scenario file", scenario::kMaxScenarioBytes}, p.scenario_text, error)) {
+    p.scenario_text.clear();  // load_points then reports it
+  }
   p.grid = sweep::Grid({}, kRuns);
   for (const sweep::Metric& m : sweep::metrics()) p.metric_names.emplace_back(m.name);
   return p;

@@ -456,8 +456,8 @@ void Loader::read_params(pugi::xml_node root) {
     if (at == param_at_.end()) {
       std::vector<std::string> names;
       for (const Param& p : s_.params) names.push_back(p.name);
-      throw LoadError{SourcePos{}, "--set " + o.name + "=" + o.value + " names no parameter of this scenario; expected " +
-                                       (names.empty() ? std::string("no --set (the scenario declares no parameters)")
+      throw LoadError{SourcePos{}, std::string(o.flag) + " " + o.name + "=" + o.value + " names no parameter of this scenario; expected " +
+                                       (names.empty() ? "no " + std::string(o.flag) + " (the scenario declares no parameters)"
                                                       : "one of: " + join(names, ", "))};
     }
     Param& p = s_.params[at->second];

@@ -151,13 +151,17 @@ std::optional<std::vector<std::string>> expand_spec(std::string_view spec, std::
   const bool range = spec.find(',') == std::string_view::npos && c2 != std::string_view::npos &&
                      spec.find(':', c2 + 1) == std::string_view::npos;
   if (range) return expand_range(spec, c1, c2, error);
+  return split_list(spec, error);
+}
+
+std::optional<std::vector<std::string>> split_list(std::string_view list, std::string& error) {
   std::vector<std::string> values;
   std::size_t begin = 0;
   while (true) {
-    const std::size_t end = spec.find(',', begin);
-    const std::string_view item = spec.substr(begin, end == std::string_view::npos ? spec.size() - begin : end - begin);
+    const std::size_t end = list.find(',', begin);
+    const std::string_view item = list.substr(begin, end == std::string_view::npos ? list.size() - begin : end - begin);
     if (item.empty()) {
-      error = "the list '" + std::string(spec) + "' has an empty value; expected values separated by single commas";
+      error = "the list '" + std::string(list) + "' has an empty value; expected values separated by single commas";
       return std::nullopt;
     }
     if (values.size() == kMaxValues) {

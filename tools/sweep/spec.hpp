@@ -48,6 +48,8 @@ std::optional<Vary> parse_vary(std::string_view arg, std::string& error);
 
 /// The values of SPEC (a list or a range); nullopt with `error`.
 std::optional<std::vector<std::string>> expand_spec(std::string_view spec, std::string& error);
+/// `a,b,c` as written (no value empty, at most kMaxValues); nullopt with `error`.
+std::optional<std::vector<std::string>> split_list(std::string_view list, std::string& error);
 
 /// The product grid of several --vary.
 class Grid {

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -275,9 +274,9 @@ std::span<const Metric> metrics() { return kMetrics; }
 
 std::optional<std::vector<std::string>> parse_metrics(std::string_view list, std::string& error) {
   std::string why;
-  const auto names = expand_spec(list, why);
-  if (!names || list.find(':') != std::string_view::npos) {
-    error = "--metrics '" + std::string(list) + "'; expected metric names separated by commas";
+  const auto names = split_list(list, why);
+  if (!names) {
+    error = "--metrics '" + std::string(list) + "': " + why;
     return std::nullopt;
   }
   std::vector<std::string> out;
@@ -309,21 +308,12 @@ namespace {
 std::vector<scenario::Override> overrides_at(const Plan& plan, uint64_t point) {
   std::vector<scenario::Override> ov = plan.fixed;
   const std::vector<std::string> values = plan.grid.values(point);
-  for (std::size_t i = 0; i < values.size(); ++i) ov.push_back({plan.grid.varies()[i].name, values[i]});
+  for (std::size_t i = 0; i < values.size(); ++i) ov.push_back({plan.grid.varies()[i].name, values[i], "--vary"});
   return ov;
 }
 
 scenario::LoadResult load_at(const Plan& plan, uint64_t point) {
   return scenario::load_scenario(plan.scenario_text, plan.scenario_path, overrides_at(plan, point));
-}
-
-/// The loader's words for an override are --set's; a --vary parameter gets its own flag's name.
-std::string flag_words(const Plan& plan, std::string message) {
-  for (const Vary& v : plan.grid.varies()) {
-    const std::string set = "--set " + v.name + "=";
-    if (const std::size_t at = message.find(set); at != std::string::npos) message.replace(at, 5, "--vary");
-  }
-  return message;
 }
 
 }  // namespace
@@ -354,7 +344,7 @@ std::optional<Points> load_points(const Plan& plan, unsigned jobs, std::string& 
   for (std::thread& t : threads) t.join();
   if (!errors.empty()) {
     const auto first = std::min_element(errors.begin(), errors.end());
-    error = flag_words(plan, first->second) +
+    error = first->second +
             (plan.grid.varies().empty() ? "" : " (at " + values_text(plan, first->first) + ")");
     return std::nullopt;
   }

@@ -218,6 +218,7 @@ struct Scenario {
 struct Override {
   std::string name;   ///< parameter name
   std::string value;  ///< its value for this run
+  std::string_view flag = "--set";  ///< the command-line flag it came from (error messages)
 };
 
 /// A scenario, or the error that stopped loading.
