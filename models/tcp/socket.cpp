@@ -122,6 +122,13 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
   recover_ = iss_;
   high_rxt_ = iss_;
   snd_sml_ = iss_;
+  sent_.clear();
+  sacked_out_ = sacked_segs_ = lost_out_ = retrans_out_ = 0;
+  rtx_hint_ = iss_;
+  rack_fack_ = iss_;
+  rack_end_ = iss_;
+  tlp_high_seq_ = iss_;
+  dsack_round_ = iss_;
   cc_->reset();
   app_timer_.cancel();
   delayed_events_ = 0;
@@ -535,30 +542,60 @@ bool TcpSocket::process_ack(const Segment& seg) {
     snd_wl1_ = tcp.seq;
     snd_wl2_ = ack;
   }
+  const bool rack = rack_active();
+  const uint32_t prior_flight = pipe();
   // SACK blocks (RFC 2018): record what lies above the cumulative ACK.
+  AckSamples smp;
+  smp.prior_fack = rack_fack_;
   bool new_sack = false;
+  bool dsack = false;
   if (sack_ok_ && tcp.sack_count > 0) {
     for (std::size_t i = 0; i < tcp.sack_count; ++i) {
       SeqNumber l = tcp.sack_blocks[i].first;
       const SeqNumber r = tcp.sack_blocks[i].second;
-      if (!(l < r) || r > snd_nxt_ || r <= wire::seq_max(ack, snd_una_)) continue;  // invalid or D-SACK
+      // RFC 2883: a first block below the cumulative ACK, or inside the
+      // second block, reports data that arrived twice.
+      if (i == 0 && l < r &&
+          (r <= ack || (tcp.sack_count > 1 && tcp.sack_blocks[1].first <= l && r <= tcp.sack_blocks[1].second))) {
+        dsack = true;
+        if (rack) on_dsack();
+        continue;
+      }
+      if (!(l < r) || r > snd_nxt_ || r <= wire::seq_max(ack, snd_una_)) continue;  // invalid
       l = wire::seq_max(l, wire::seq_max(ack, snd_una_));
+      // Tag the segments in the parts of [l, r) not SACKed before.
+      SeqNumber cur = l;
+      for (const auto& have : sacked_) {
+        if (have.end <= cur) continue;
+        if (have.start >= r) break;
+        if (have.start > cur) sack_segments(cur, have.start, l, r, smp);
+        cur = wire::seq_max(cur, have.end);
+        if (cur >= r) break;
+      }
+      if (cur < r) sack_segments(cur, r, l, r, smp);
       const uint64_t before = sacked_.bytes();
       sacked_.add(l, r);
       new_sack = new_sack || sacked_.bytes() != before;
     }
   }
-  if (ack > snd_una_) {
-    const uint32_t prior_flight = pipe();
-    // RTT: one timed segment per flight, never a retransmitted one (RFC 6298
-    // + Karn, exact to the ns); after a retransmission, from the echoed
-    // timestamp (RFC 7323 RTTM, ts_tick granularity), which is unambiguous.
+  const bool una_advanced = ack > snd_una_;
+  uint32_t acked = 0;
+  if (una_advanced) {
+    ack_segments(ack, smp);
+    // RTT (Linux tcp_ack_update_rtt): the SYN from its timer; data from the
+    // oldest segment this ACK delivers if none of it was ever resent (Karn),
+    // else from the newest segment it SACKs, else from the echoed timestamp
+    // (RFC 7323 RTTM, ts_tick granularity).
+    const sim::Time now = stack_->sim().now();
     if (rtt_timing_ && ack >= rtt_seq_) {
-      update_rtt(stack_->sim().now() - rtt_sent_);
+      update_rtt(now - rtt_sent_);
       rtt_timing_ = false;
-      rtt_need_ts_ = false;
-    } else if (rtt_need_ts_ && ts_ok_ && tcp.timestamps && tcp.timestamps->second != 0) {
-      if (ts_rtt_sample(tcp.timestamps->second)) rtt_need_ts_ = false;
+    } else if (smp.first_set && !smp.retrans_acked) {
+      update_rtt(now - smp.first_xmit);
+    } else if (smp.sack_set) {
+      update_rtt(now - smp.sack_xmit);
+    } else if (ts_ok_ && tcp.timestamps && tcp.timestamps->second != 0) {
+      ts_rtt_sample(tcp.timestamps->second);
     }
     snd_una_ = ack;
     // Data bytes acknowledged (the SYN and FIN occupy sequence space but no buffer).
@@ -576,20 +613,29 @@ bool TcpSocket::process_ack(const Segment& seg) {
     sacked_.trim_below(snd_una_);
     high_rxt_ = wire::seq_max(high_rxt_, snd_una_);
     dupacks_ = 0;
-    on_new_ack(ack, data_acked + (fin_acked() ? 1 : 0), prior_flight);
-    if (snd_una_ == snd_nxt_) {
-      if (std::holds_alternative<timer::Retransmit>(timer_)) set_timer(timer::Idle{});
-    } else {
-      arm_retransmit(true);  // RFC 6298 5.3
+    acked = data_acked + (fin_acked() ? 1 : 0);
+    if (!rack) {
+      on_new_ack(ack, acked, prior_flight);
+      if (snd_una_ == snd_nxt_) {
+        if (xmit_timer_armed()) set_timer(timer::Idle{});
+      } else {
+        arm_retransmit(true);  // RFC 6298 5.3
+      }
     }
-  } else if (ack == snd_una_ && tcp.payload.empty() && !seg.has(flag::SYN) && !seg.has(flag::FIN) &&
-             snd_nxt_ != snd_una_ && !window_changed) {
-    ++stats_.dupacks_in;
-    on_dupack();
+  } else {
+    if (smp.sack_set) update_rtt(stack_->sim().now() - smp.sack_xmit);  // a SACK-only ACK times too (Linux)
+    if (ack == snd_una_ && tcp.payload.empty() && !seg.has(flag::SYN) && !seg.has(flag::FIN) &&
+        snd_nxt_ != snd_una_ && !window_changed) {
+      ++stats_.dupacks_in;
+      on_dupack();
+    }
   }
-  // RFC 6675 5: SACKed data says snd_una is lost even without 3 duplicate ACKs.
-  if (new_sack && ca_state_ == CaState::Open && snd_nxt_ != snd_una_ && is_lost(snd_una_) &&
-      fast_retransmit_allowed()) {
+  if (rack) {
+    const bool pure_dupack = !una_advanced && !new_sack && tcp.payload.empty() && !window_changed;
+    rack_on_ack(ack, una_advanced, acked, prior_flight, smp, dsack, pure_dupack);
+  } else if (new_sack && ca_state_ == CaState::Open && snd_nxt_ != snd_una_ && is_lost(snd_una_) &&
+             fast_retransmit_allowed()) {
+    // RFC 6675 5: SACKed data says snd_una is lost even without 3 duplicate ACKs.
     enter_recovery();
   }
   // State-specific ACK processing.
@@ -827,18 +873,14 @@ void TcpSocket::on_new_ack(SeqNumber ack, uint32_t acked, uint32_t prior_flight)
       if (ack >= recover_) after_rto_ = false;  // recover_ is one past the highest sent (RFC 6582 4.1)
       break;
   }
-  // Grow only when cwnd was the limit (Linux tcp_is_cwnd_limited: in slow
-  // start, while cwnd < 2 * flight; in congestion avoidance, a full window).
-  const uint64_t flight = prior_flight;
-  if (cwnd_ < ssthresh_ ? cwnd_ >= 2 * flight : flight + snd_mss_ < cwnd_) return;
-  cc_->on_ack(cwnd_, ssthresh_, acked, congestion_view(prior_flight));
-  cwnd_ = std::min(cwnd_, kMaxCwnd);
+  grow_cwnd(acked, prior_flight);
 }
 
 void TcpSocket::on_dupack() {
   ++dupacks_;
   switch (ca_state_) {
     case CaState::Open:
+      if (rack_active()) break;  // RACK decides (its window is zero once dupthresh segments are SACKed)
       if ((dupacks_ >= cfg_.dupthresh || (sack_ok_ && is_lost(snd_una_))) && fast_retransmit_allowed()) {
         enter_recovery();
       }
@@ -910,6 +952,7 @@ bool TcpSocket::is_lost(SeqNumber s) const {
 }
 
 uint32_t TcpSocket::pipe() const {
+  if (rack_active()) return rack_pipe();
   if (ca_state_ == CaState::Open) {
     // With SACK, SACKed bytes have left the network. Without it, each
     // duplicate ACK stands for one segment that left (Linux's Reno SACK
@@ -960,7 +1003,24 @@ void TcpSocket::output() {
       return;
   }
   restart_after_idle();
+  const bool rack = rack_active();
+  const SeqNumber nxt_before = snd_nxt_;
   for (int guard = 0; guard < 100000; ++guard) {
+    if (rack) {
+      // Lost segments first, in order, then new data (Linux
+      // tcp_xmit_retransmit_queue, tcp_write_xmit), while the pipe is below cwnd.
+      const uint32_t p = rack_pipe();
+      if (p >= cwnd_) break;
+      if (SentSegment* lost = next_lost()) {
+        const SeqNumber at = lost->start;
+        const uint32_t len = std::min(lost->len(), current_mss());
+        if (static_cast<uint64_t>(p) + len > cwnd_ && p > 0) break;
+        if (retransmit(at, len)) continue;
+        break;
+      }
+      if (send_new_data(cwnd_ - p)) continue;
+      break;
+    }
     if ((ca_state_ == CaState::Recovery && sack_ok_) || ca_state_ == CaState::Loss) {
       const uint32_t p = pipe();
       if (static_cast<uint64_t>(p) + snd_mss_ > cwnd_) break;
@@ -987,6 +1047,11 @@ void TcpSocket::output() {
     const uint32_t in_flight = pipe();
     if (in_flight >= cwnd_) break;
     if (!send_new_data(cwnd_ - in_flight)) break;
+  }
+  // New data went out: the probe timer restarts from it (Linux
+  // tcp_write_xmit -> tcp_schedule_loss_probe); a reordering timer stays.
+  if (rack && snd_nxt_ > nxt_before && probe_allowed() && !std::holds_alternative<timer::Reorder>(timer_)) {
+    arm_probe_or_rto();
   }
   if (ack_now_) send_ack();
   arm_persist_if_needed();
@@ -1206,17 +1271,21 @@ std::optional<uint32_t> TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t
   }
   const SeqNumber end = seq + len + (syn ? 1 : 0) + ((flags & flag::FIN) != 0 ? 1 : 0);
   if ((flags & flag::FIN) != 0) fin_sent_ = true;
+  const SeqNumber old_nxt = snd_nxt_;
   if (end > snd_nxt_) {
     snd_nxt_ = end;
-    if (!rtt_timing_ && !retransmission) {
+    if (syn && !rtt_timing_ && !retransmission) {
       rtt_timing_ = true;
       rtt_seq_ = end;
       rtt_sent_ = stack_->sim().now();
     }
   }
-  if (retransmission) {
-    rtt_timing_ = false;  // Karn: never time a retransmitted segment
-    rtt_need_ts_ = true;
+  if (syn && retransmission) rtt_timing_ = false;  // Karn: never time a retransmitted SYN
+  if (!syn && end > seq) {
+    // The segments in flight (data and FIN): resent space, then new space.
+    if (seq < old_nxt) record_retransmitted(seq, wire::seq_min(end, old_nxt));
+    if (end > old_nxt) record_sent(wire::seq_max(seq, old_nxt), end);
+    if (ca_state_ == CaState::Recovery) prr_out_ += static_cast<uint32_t>(end - seq);
   }
   if (len > 0 && len < snd_mss_ && len < payload_cap(r.header_len())) snd_sml_ = seq + len;
   stack_->send_frame(std::move(p));
@@ -1265,6 +1334,7 @@ bool TcpSocket::ts_rtt_sample(uint32_t tsecr) {
 void TcpSocket::update_rtt(Duration r) {
   if (r < Duration::zero()) return;
   ++stats_.rtt_samples;
+  if (min_rtt_ <= Duration::zero() || r < min_rtt_) min_rtt_ = r;
   if (stats_.rtt_samples == 1) {
     srtt_ = r;  // RFC 6298 2.2
     rttvar_ = r / 2;
@@ -1287,7 +1357,7 @@ Duration TcpSocket::current_rto(uint32_t backoff) const {
 }
 
 void TcpSocket::arm_retransmit(bool restart) {
-  if (!restart && std::holds_alternative<timer::Retransmit>(timer_)) return;
+  if (!restart && xmit_timer_armed()) return;
   set_timer(timer::Retransmit{stack_->sim().now() + rto_, 0});
 }
 
@@ -1309,6 +1379,8 @@ void TcpSocket::set_timer(TimerState t) {
   if (const auto* p = std::get_if<timer::Persist>(&timer_)) at = p->expires;
   if (const auto* w = std::get_if<timer::TimeWait>(&timer_)) at = w->expires;
   if (const auto* f = std::get_if<timer::FinWait2>(&timer_)) at = f->expires;
+  if (const auto* o = std::get_if<timer::Reorder>(&timer_)) at = o->expires;
+  if (const auto* l = std::get_if<timer::LossProbe>(&timer_)) at = l->expires;
   if (at == Time::max()) {
     conn_timer_.cancel();
   } else {
@@ -1327,6 +1399,10 @@ void TcpSocket::on_timer() {
     to_closed(CloseReason::Normal, true);
   } else if (std::holds_alternative<timer::FinWait2>(t)) {
     to_closed(CloseReason::Timeout, true);
+  } else if (std::holds_alternative<timer::Reorder>(t)) {
+    on_reorder_timeout();
+  } else if (std::holds_alternative<timer::LossProbe>(t)) {
+    on_loss_probe();
   }
   output();
   flush_events();
@@ -1361,7 +1437,10 @@ void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
   // first unacknowledged byte is marked SACKed the receiver evidently
   // dropped it, so the whole scoreboard is forgotten and everything from
   // snd_una is resent; otherwise the SACKed ranges are still skipped.
-  if (sacked_.find(snd_una_) != nullptr) sacked_.clear();
+  const bool renege = sacked_.find(snd_una_) != nullptr;
+  if (renege) sacked_.clear();
+  mark_all_lost(renege);
+  tlp_pending_ = false;
   // RFC 5681 (4) once per loss episode; cwnd = loss window (1 MSS).
   if (ca_state_ != CaState::Loss || rt.backoff == 0) {
     // In fast recovery cwnd is inflated (NewReno) or already cut (SACK):
@@ -1417,6 +1496,8 @@ void TcpSocket::release_buffers() {
   // (bytes the application has not read yet stay readable).
   snd_buf_.release();
   rcv_buf_.release();
+  sent_.release();
+  sacked_out_ = sacked_segs_ = lost_out_ = retrans_out_ = 0;
 }
 
 void TcpSocket::to_closed(CloseReason r, bool notify) {

@@ -183,6 +183,8 @@ TEST_CASE("every attribute of the format is read") {
   CHECK(t.challenge_ack_limit == 100);
   CHECK(t.dupthresh == 4);
   CHECK(t.congestion_control == "newreno");
+  CHECK(t.loss_detection == tcp::TcpConfig::LossDetection::Dupthresh);
+  CHECK_FALSE(t.tail_loss_probe);
 
   const NodeSpec& gw = *s.find_node("gw");
   CHECK(gw.client_facing == std::vector<std::string>{"client", "client2"});

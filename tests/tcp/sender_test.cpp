@@ -1,5 +1,5 @@
-// Sender-side rules driven by crafted ACKs: RFC 6675 SACK recovery resends
-// only the holes, RFC 6582 NewReno partial ACKs, RFC 6298 RTT estimation,
+// Sender-side rules driven by crafted ACKs: RACK-TLP (RFC 8985) and PRR
+// (RFC 6937) on SACK connections, RFC 6675 SACK recovery resends only the holes, RFC 6582 NewReno partial ACKs, RFC 6298 RTT estimation,
 // RFC 7323 window scaling, and reuse of a tuple in TIME_WAIT.
 #include <doctest/doctest.h>
 
@@ -13,8 +13,10 @@ constexpr uint32_t L = Harness::kLocalIsn;
 constexpr uint32_t R = Harness::kRemoteIsn;
 
 // Active open; the peer's SYN-ACK announces MSS 1000 (and SACK if asked).
-TcpSocket* open_with(Harness& h, bool sack, std::optional<uint8_t> wscale = std::nullopt) {
+TcpSocket* open_with(Harness& h, bool sack, std::optional<uint8_t> wscale = std::nullopt,
+                     sim::Duration rtt = sim::Duration::zero()) {
   TcpSocket* s = h.syn_sent();
+  h.advance(rtt);  // the handshake's RTT is the connection's first sample
   wire::TcpRepr sa = H::seg(R, L + 1, flag::SYN | flag::ACK);
   sa.mss = 1000;
   sa.sack_permitted = sack;
@@ -64,6 +66,7 @@ TEST_CASE("IW10: ten full segments leave at once, then the sender waits for ACKs
 TEST_CASE("SACK (RFC 6675): three SACKed segments above a hole trigger one retransmission of the hole") {
   TcpConfig cfg = Harness::plain();
   cfg.sack = true;
+  cfg.loss_detection = TcpConfig::LossDetection::Dupthresh;
   Harness h(cfg);
   TcpSocket* s = open_with(h, true);
   REQUIRE(s->sack_enabled());
@@ -89,6 +92,7 @@ TEST_CASE("SACK (RFC 6675): three SACKed segments above a hole trigger one retra
 TEST_CASE("SACK (RFC 6675): two holes are both resent, SACKed data never is") {
   TcpConfig cfg = Harness::plain();
   cfg.sack = true;
+  cfg.loss_detection = TcpConfig::LossDetection::Dupthresh;
   Harness h(cfg);
   TcpSocket* s = open_with(h, true);
   s->send(bytes(10'000));
@@ -108,6 +112,163 @@ TEST_CASE("SACK (RFC 6675): two holes are both resent, SACKed data never is") {
   h.send(H::seg(R + 1, L + 1 + 10'000, flag::ACK));
   h.recv_nothing();
   CHECK(s->snd_una() == s->snd_nxt());
+}
+
+// ---- RACK-TLP (RFC 8985) and PRR (RFC 6937), Linux's defaults with SACK.
+namespace {
+TcpConfig rack_cfg() {
+  TcpConfig cfg = Harness::plain();
+  cfg.sack = true;
+  return cfg;
+}
+// Every segment the stack sent since the last call, by offset from L + 1.
+std::vector<uint32_t> sent_offsets(Harness& h) {
+  std::vector<uint32_t> v;
+  while (!h.out.empty()) v.push_back(h.recv().tcp.seq.raw() - (L + 1));
+  return v;
+}
+}  // namespace
+
+TEST_CASE("RACK: one SACK above a hole waits a quarter of the min RTT, then the hole is resent; no RTO") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 100_ms);
+  REQUIRE(s->rack_active());
+  CHECK(s->min_rtt() == 100_ms);
+  s->send(bytes(10'000));
+  CHECK(sent_offsets(h).size() == 10);
+  h.advance(100_ms);
+  h.send(ack_with_sack(0, {{1000, 2000}}));  // segment 1 arrived, segment 0 may only be late
+  h.recv_nothing();
+  CHECK(s->ca_state() == tcp::CaState::Open);
+  // Reordering window min_rtt/4 = 25 ms (plus Linux's 2 ms timer slack).
+  h.advance(26_ms);
+  h.recv_nothing();
+  h.advance(2_ms);
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{0});
+  CHECK(s->ca_state() == tcp::CaState::Recovery);
+  CHECK(s->stats().reorder_timeouts == 1);
+  CHECK(s->stats().rack_lost == 1);
+  CHECK(s->stats().timeouts == 0);
+}
+
+TEST_CASE("RACK + PRR: 3 SACKs mark the hole lost at once; PRR holds the pipe at ssthresh; recovery ends there") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 100_ms);
+  s->send(bytes(20'000));
+  CHECK(sent_offsets(h).size() == 10);  // IW10
+  h.advance(100_ms);
+  // SACKed segments have left the network: new data takes their place.
+  h.send(ack_with_sack(0, {{1000, 2000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{10'000});
+  h.send(ack_with_sack(0, {{1000, 3000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{11'000});
+  h.send(ack_with_sack(0, {{1000, 4000}}));  // dupthresh SACKed: no reordering window
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{0});
+  CHECK(s->ca_state() == tcp::CaState::Recovery);
+  CHECK(s->ssthresh() == 6'000);  // half of the 12 segments in flight
+  CHECK(s->stats().fast_retransmits == 1);
+  // Above ssthresh PRR sends ssthresh/prior cwnd (6/10) of what is
+  // delivered, counting the retransmission: nothing more yet.
+  for (uint32_t r = 5000; r <= 7000; r += 1000) h.send(ack_with_sack(0, {{1000, r}}));
+  h.recv_nothing();
+  // Below ssthresh: one new segment per segment delivered, pipe = ssthresh.
+  h.send(ack_with_sack(0, {{1000, 8000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{12'000});
+  h.send(ack_with_sack(0, {{1000, 9000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{13'000});
+  CHECK(s->cwnd() == 6'000);
+  // Everything sent before recovery began is acked: cwnd = ssthresh.
+  h.send(ack_with_sack(12'000, {}));
+  CHECK(s->ca_state() == tcp::CaState::Open);
+  CHECK(s->cwnd() == 6'000);
+  CHECK(s->stats().timeouts == 0);
+}
+
+TEST_CASE("RACK: a lost retransmission is found by time and resent again, without waiting for the RTO") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 100_ms);
+  s->send(bytes(20'000));
+  CHECK(sent_offsets(h).size() == 10);
+  h.advance(100_ms);
+  h.send(ack_with_sack(0, {{1000, 2000}}));
+  h.send(ack_with_sack(0, {{1000, 3000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{10'000, 11'000});
+  h.send(ack_with_sack(0, {{1000, 4000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{0});  // the retransmission (it will be lost too)
+  for (uint32_t r = 5000; r <= 9000; r += 1000) h.send(ack_with_sack(0, {{1000, r}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{12'000, 13'000});  // sent after the retransmission
+  // One RTT later the segments sent with and after it are SACKed, it is not.
+  h.advance(100_ms);
+  h.send(ack_with_sack(0, {{1000, 14'000}}));
+  const std::vector<uint32_t> out = sent_offsets(h);
+  REQUIRE_FALSE(out.empty());
+  CHECK(out.front() == 0);
+  CHECK(s->stats().rack_lost == 2);
+  CHECK(s->stats().timeouts == 0);
+  CHECK(s->stats().retransmits == 2);
+}
+
+TEST_CASE("TLP: a lost tail is probed after 2 RTTs, long before the RTO, and recovered by RACK") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 20_ms);
+  s->send(bytes(10'000));
+  CHECK(sent_offsets(h).size() == 10);
+  h.advance(20_ms);
+  h.send(ack_with_sack(8000, {}));  // segments 8 and 9, the tail, were lost
+  CHECK(std::holds_alternative<tcp::timer::LossProbe>(s->timer_state()));
+  // PTO = 2 SRTT + 2 ms = 42 ms; the RTO would be 220 ms after the first send.
+  h.advance(41_ms);
+  h.recv_nothing();
+  h.advance(1_ms);
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{9000});  // the last segment again
+  CHECK(s->stats().loss_probes == 1);
+  // The probe's SACK shows segment 8 lost: fast recovery, not an RTO.
+  h.advance(20_ms);
+  h.send(ack_with_sack(8000, {{9000, 10'000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{8000});
+  CHECK(s->ca_state() == tcp::CaState::Recovery);
+  h.advance(20_ms);
+  h.send(ack_with_sack(10'000, {}));
+  CHECK(s->ca_state() == tcp::CaState::Open);
+  CHECK(s->snd_una() == s->snd_nxt());
+  CHECK(s->stats().timeouts == 0);
+}
+
+TEST_CASE("RACK: reordering seen keeps a window open even when 3 segments are SACKed above a hole") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 20_ms);
+  s->send(bytes(10'000));
+  CHECK(sent_offsets(h).size() == 10);
+  h.advance(20_ms);
+  h.send(ack_with_sack(0, {{1000, 2000}}));
+  h.advance(1_ms);
+  h.send(ack_with_sack(2000, {}));  // segment 0 was late, not lost
+  CHECK(s->stats().reordering_seen == 1);
+  CHECK(s->stats().retransmits == 0);
+  h.advance(10_ms);
+  h.recv_nothing();  // the reordering timer found nothing to resend
+  // Now three SACKs above segment 2 wait min_rtt/4 = 5 ms instead of resending at once.
+  h.send(ack_with_sack(2000, {{3000, 6000}}));
+  h.recv_nothing();
+  h.advance(10_ms);
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{2000});
+  CHECK(s->stats().timeouts == 0);
+}
+
+TEST_CASE("loss-detection dupthresh keeps RFC 6675: one SACK above a hole never resends it by time") {
+  TcpConfig cfg = rack_cfg();
+  cfg.loss_detection = TcpConfig::LossDetection::Dupthresh;
+  cfg.tail_loss_probe = true;  // ignored without RACK, as Linux
+  Harness h(cfg);
+  TcpSocket* s = open_with(h, true, std::nullopt, 20_ms);
+  CHECK_FALSE(s->rack_active());
+  s->send(bytes(10'000));
+  CHECK(sent_offsets(h).size() == 10);
+  h.advance(20_ms);
+  h.send(ack_with_sack(0, {{1000, 2000}}));
+  h.advance(100_ms);
+  h.recv_nothing();
+  CHECK(std::holds_alternative<tcp::timer::Retransmit>(s->timer_state()));
 }
 
 TEST_CASE("NewReno (RFC 6582): 3 dupacks -> fast retransmit; a partial ACK resends the next hole at once") {

@@ -59,12 +59,13 @@ constexpr const char* kExpectName =
 // to the schema test through scenario_elements() (application kinds bring
 // their own, app_kind.hpp).
 constexpr std::array<std::string_view, 2> kParamAttributes{"name", "default"};
-constexpr std::array<std::string_view, 32> kTcpAttributes{
+constexpr std::array<std::string_view, 34> kTcpAttributes{
     "mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit", "delayed-ack",
     "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle", "time-wait", "fin-wait2-timeout",
     "syn-retries", "synack-retries", "retries", "recv-buffer", "send-buffer", "window-scale-space", "ts-tick",
     "ts-random-offset", "isn", "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle",
-    "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh", "congestion-control", "app-latency"};
+    "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh", "congestion-control", "app-latency",
+    "loss-detection", "tail-loss-probe"};
 constexpr std::array<std::string_view, 4> kHostAttributes{"name", "add-at", "add-on", "boot-delay"};
 constexpr std::array<std::string_view, 9> kGatewayAttributes{"name",           "client-facing", "max-flows",
                                                              "hold-packets",   "replay-rto",    "replay-retries",
@@ -526,6 +527,16 @@ void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
     }
     cfg.congestion_control = a->value;
   }
+  if (const auto a = attr(n, "loss-detection")) {
+    if (a->value == "rack") {
+      cfg.loss_detection = tcp::TcpConfig::LossDetection::Rack;
+    } else if (a->value == "dupthresh") {
+      cfg.loss_detection = tcp::TcpConfig::LossDetection::Dupthresh;
+    } else {
+      fail_value(*a, n, "rack or dupthresh");
+    }
+  }
+  if (const auto v = boolean(n, "tail-loss-probe")) cfg.tail_loss_probe = *v;
   if (const auto a = attr(n, "app-latency")) {
     auto l = parse_app_latency(a->value);
     if (!l) {

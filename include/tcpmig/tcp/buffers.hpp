@@ -19,6 +19,7 @@
 #include <memory>
 #include <span>
 
+#include "tcpmig/sim/time.hpp"
 #include "tcpmig/wire/seq.hpp"
 
 namespace tcpmig::tcp {
@@ -242,6 +243,102 @@ class SeqRangeSet {
  private:
   std::array<Range, kCapacity> r_{};  // sorted by start
   std::size_t n_ = 0;                  // ranges in use
+};
+
+/// One segment the sender has sent and the peer has not cumulatively
+/// acknowledged (Linux: an skb in the retransmission queue, with its
+/// TCP_SKB_CB(skb)->sacked bits and skb_mstamp).
+struct SentSegment {
+  enum Flag : uint8_t {
+    kSacked = 1,       ///< covered by a SACK block
+    kLost = 2,         ///< marked lost (RACK, dupthresh or RTO) and not SACKed since
+    kRetrans = 4,      ///< a retransmission of it is in flight (Linux TCPCB_SACKED_RETRANS)
+    kEverRetrans = 8,  ///< retransmitted at least once (Linux TCPCB_EVER_RETRANS): no RTT sample
+  };
+  SeqNumber start;  ///< first sequence number (the FIN counts as one)
+  SeqNumber end;    ///< one past the last
+  sim::Time xmit;   ///< last (re)transmission
+  uint8_t flags = 0;
+  [[nodiscard]] uint32_t len() const { return static_cast<uint32_t>(end - start); }
+  [[nodiscard]] bool has(uint8_t f) const { return (flags & f) != 0; }
+};
+
+/// The sender's segments in flight, in sequence order: a ring whose storage
+/// grows (doubling) with the most segments a connection has had in flight
+/// and is freed by release(); steady state allocates nothing. Splitting a
+/// segment (a retransmission cut to a smaller MSS) shifts the ring's tail.
+class SentQueue {
+ public:
+  static constexpr std::size_t kMinStorage = 8;
+
+  [[nodiscard]] std::size_t size() const { return n_; }
+  [[nodiscard]] bool empty() const { return n_ == 0; }
+  [[nodiscard]] SentSegment& operator[](std::size_t i) { return buf_[(head_ + i) & mask_]; }
+  [[nodiscard]] const SentSegment& operator[](std::size_t i) const { return buf_[(head_ + i) & mask_]; }
+  [[nodiscard]] SentSegment& front() { return (*this)[0]; }
+  [[nodiscard]] SentSegment& back() { return (*this)[n_ - 1]; }
+  /// Bytes of storage held.
+  [[nodiscard]] std::size_t storage() const { return (mask_ + (buf_ ? 1 : 0)) * sizeof(SentSegment); }
+
+  void push_back(const SentSegment& s) {
+    if (n_ == capacity()) grow();
+    buf_[(head_ + n_) & mask_] = s;
+    ++n_;
+  }
+  void pop_front() {
+    head_ = (head_ + 1) & mask_;
+    --n_;
+  }
+  void clear() {
+    head_ = 0;
+    n_ = 0;
+  }
+  /// Empties the queue and frees its storage.
+  void release() {
+    clear();
+    buf_.reset();
+    mask_ = 0;
+  }
+  /// Index of the first segment whose end is after `s` (size() if none).
+  [[nodiscard]] std::size_t lower_bound(SeqNumber s) const {
+    std::size_t lo = 0, hi = n_;
+    while (lo < hi) {
+      const std::size_t mid = (lo + hi) / 2;
+      if ((*this)[mid].end <= s) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+  /// Cuts segment i at `at` (strictly inside it) into two with the same
+  /// flags and send time; the second becomes i + 1.
+  void split(std::size_t i, SeqNumber at) {
+    if (n_ == capacity()) grow();
+    ++n_;
+    for (std::size_t k = n_ - 1; k > i + 1; --k) (*this)[k] = (*this)[k - 1];
+    SentSegment second = (*this)[i];
+    second.start = at;
+    (*this)[i].end = at;
+    (*this)[i + 1] = second;
+  }
+
+ private:
+  [[nodiscard]] std::size_t capacity() const { return buf_ ? mask_ + 1 : 0; }
+  void grow() {
+    const std::size_t n = std::max(kMinStorage, 2 * capacity());
+    auto next = std::make_unique_for_overwrite<SentSegment[]>(n);
+    for (std::size_t i = 0; i < n_; ++i) next[i] = (*this)[i];
+    buf_ = std::move(next);
+    mask_ = n - 1;
+    head_ = 0;
+  }
+
+  std::unique_ptr<SentSegment[]> buf_;  // power-of-two storage
+  std::size_t mask_ = 0;                // storage - 1
+  std::size_t head_ = 0;                // index of the oldest segment
+  std::size_t n_ = 0;                   // segments held
 };
 
 }  // namespace tcpmig::tcp

@@ -119,6 +119,21 @@ struct TcpConfig {
   uint32_t challenge_ack_limit = 0x7fff'ffff;
   /// Duplicate ACKs (or SACKed segments) that trigger fast retransmit (RFC 5681, tcp_reordering).
   uint32_t dupthresh = 3;
+  /// How losses are detected on SACK connections.
+  enum class LossDetection : uint8_t {
+    /// RACK (RFC 8985), Linux's default (net.ipv4.tcp_recovery = 1): a
+    /// segment is lost once one sent after it was delivered and a
+    /// reordering window has passed; lost retransmissions are found the same
+    /// way. Fast recovery reduces cwnd by PRR (RFC 6937).
+    Rack,
+    /// RFC 6675: dupthresh SACKed segments above a hole (net.ipv4.tcp_recovery = 0).
+    Dupthresh,
+  };
+  LossDetection loss_detection = LossDetection::Rack;
+  /// Tail loss probes (RFC 8985 section 7; net.ipv4.tcp_early_retrans = 3)
+  /// with RACK on SACK connections: when no ACK comes for about two RTTs
+  /// the last segment (or a new one) is sent again before the RTO would fire.
+  bool tail_loss_probe = true;
   /// Congestion control algorithm (congestion_control_names(); net.ipv4.tcp_congestion_control).
   std::string congestion_control = "newreno";
   /// Host processing latency between data arriving and the application seeing it.

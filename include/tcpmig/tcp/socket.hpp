@@ -119,6 +119,14 @@ struct Persist {
   Time expires;
   uint32_t backoff = 0;
 };
+/// RACK reordering window of a segment not yet deemed lost runs out (Linux ICSK_TIME_REO_TIMEOUT).
+struct Reorder {
+  Time expires;
+};
+/// Tail loss probe due (RFC 8985 7.2, Linux ICSK_TIME_LOSS_PROBE).
+struct LossProbe {
+  Time expires;
+};
 /// 2MSL wait before CLOSED.
 struct TimeWait {
   Time expires;
@@ -128,12 +136,13 @@ struct FinWait2 {
   Time expires;
 };
 }  // namespace timer
-using TimerState = std::variant<timer::Idle, timer::Retransmit, timer::Persist, timer::TimeWait, timer::FinWait2>;
+using TimerState = std::variant<timer::Idle, timer::Retransmit, timer::Persist, timer::TimeWait, timer::FinWait2,
+                                timer::Reorder, timer::LossProbe>;
 
 /// Congestion-control phase (Linux's Open / Recovery / Loss).
 enum class CaState : uint8_t {
   Open,      ///< normal: slow start or congestion avoidance
-  Recovery,  ///< fast recovery (RFC 6582 NewReno, or RFC 6675 with SACK) until `recover` is acked
+  Recovery,  ///< fast recovery (RFC 6582 NewReno; with SACK, RACK + PRR or RFC 6675) until `recover` is acked
   Loss,      ///< after an RTO: resending from snd_una until the old snd_nxt is acked
 };
 
@@ -148,6 +157,12 @@ struct TcpSocketStats {
   uint64_t retransmits = 0;        ///< segments retransmitted (any cause)
   uint64_t fast_retransmits = 0;   ///< recoveries entered by dupacks/SACK
   uint64_t timeouts = 0;           ///< RTO expirations
+  uint64_t rack_lost = 0;          ///< segments RACK marked lost (incl. lost retransmissions)
+  uint64_t reorder_timeouts = 0;   ///< RACK reordering-window expirations
+  uint64_t loss_probes = 0;        ///< tail loss probes sent
+  uint64_t loss_probe_recoveries = 0;  ///< probes that repaired a tail loss (Linux TCPLossProbeRecovery)
+  uint64_t reordering_seen = 0;    ///< 1 once RACK saw reordering on the connection
+  uint64_t dsacks_in = 0;          ///< D-SACK blocks received
   uint64_t dupacks_in = 0;         ///< duplicate ACKs received
   uint64_t dup_data_in = 0;        ///< segments whose payload was entirely old
   uint64_t ooo_segs_in = 0;        ///< segments queued out of order
@@ -186,7 +201,9 @@ class TcpSocket {
   [[nodiscard]] std::size_t recv_available() const { return rcv_buf_.size(); }
   /// Bytes of memory the send and receive buffers use now (they grow with
   /// the data held, up to their capacities).
-  [[nodiscard]] std::size_t buffer_storage() const { return snd_buf_.storage() + rcv_buf_.storage(); }
+  [[nodiscard]] std::size_t buffer_storage() const {
+    return snd_buf_.storage() + rcv_buf_.storage() + sent_.storage();
+  }
   /// True once the peer's FIN has been received in order.
   [[nodiscard]] bool peer_closed() const { return fin_received_; }
   /// Half-close: no more sends; FIN follows the queued data.
@@ -220,6 +237,14 @@ class TcpSocket {
   [[nodiscard]] Duration srtt() const { return srtt_; }
   [[nodiscard]] Duration rttvar() const { return rttvar_; }
   [[nodiscard]] Duration rto() const { return rto_; }
+  /// Smallest RTT sample of the connection (zero before the first).
+  [[nodiscard]] Duration min_rtt() const { return min_rtt_; }
+  /// Segments sent and not yet cumulatively acknowledged.
+  [[nodiscard]] std::size_t segments_in_flight() const { return sent_.size(); }
+  /// True when losses are detected by RACK (SACK negotiated and enabled).
+  [[nodiscard]] bool rack_active() const {
+    return sack_ok_ && cfg_.loss_detection == TcpConfig::LossDetection::Rack;
+  }
   [[nodiscard]] CaState ca_state() const { return ca_state_; }
   [[nodiscard]] const TimerState& timer_state() const { return timer_; }
   [[nodiscard]] bool ts_enabled() const { return ts_ok_; }
@@ -327,6 +352,56 @@ class TcpSocket {
   /// tcp_slow_start_after_idle: restart cwnd before sending after an idle period.
   void restart_after_idle();
   void update_rtt(Duration sample);
+  // ---- segments in flight and RACK-TLP (RFC 8985), PRR (RFC 6937)
+  /// Records newly sent sequence space [start, end).
+  void record_sent(SeqNumber start, SeqNumber end);
+  /// Marks [start, end) retransmitted now (splitting segments at the edges).
+  void record_retransmitted(SeqNumber start, SeqNumber end);
+  /// What one ACK told: bytes delivered and the send times for an RTT sample.
+  struct AckSamples {
+    SeqNumber prior_fack;      // highest SACKed end before this ACK
+    bool first_set = false;    // first_xmit is set
+    sim::Time first_xmit;      // oldest newly acked segment never retransmitted
+    bool retrans_acked = false;  // a retransmitted segment was acked (Karn)
+    bool sack_set = false;     // sack_xmit is set
+    sim::Time sack_xmit;       // oldest newly SACKed segment never retransmitted
+    uint32_t delivered = 0;    // bytes newly acked or SACKed
+  };
+  /// Tags the segments overlapping [gap_l, gap_r) that SACK block [blk_l,
+  /// blk_r) covers whole; returns the bytes newly SACKed.
+  uint32_t sack_segments(SeqNumber gap_l, SeqNumber gap_r, SeqNumber blk_l, SeqNumber blk_r, AckSamples& smp);
+  /// Drops the segments below `ack` (cutting one it acknowledges in part).
+  void ack_segments(SeqNumber ack, AckSamples& smp);
+  /// A D-SACK arrived (RFC 2883): reordering, and a wider window (RFC 8985 6.2 step 4).
+  void on_dsack();
+  void note_reordering();
+  /// A delivered segment moves RACK's newest-delivered mark (RFC 8985 6.2 step 2).
+  void rack_advance(const SentSegment& s);
+  /// Marks segments lost whose reordering window passed; `timeout` is how
+  /// long until the next one's passes (zero: none). Returns bytes newly lost.
+  uint32_t rack_detect_loss(Duration& timeout);
+  [[nodiscard]] Duration rack_reo_wnd() const;
+  void mark_lost(SentSegment& s);
+  /// Pipe with the segment flags: out - (SACKed + lost) + retransmitted (Linux tcp_packets_in_flight).
+  [[nodiscard]] uint32_t rack_pipe() const;
+  /// The first segment marked lost and not retransmitted since, or nullptr.
+  SentSegment* next_lost();
+  /// RTO: every segment not SACKed is lost (with forget_sacks, every one).
+  void mark_all_lost(bool forget_sacks);
+  void rack_enter_recovery();
+  /// PRR (RFC 6937, as Linux tcp_cwnd_reduction): cwnd for this ACK.
+  void prr_on_ack(uint32_t delivered, bool una_advanced, uint32_t newly_lost);
+  /// cwnd growth by the algorithm when cwnd was the limit.
+  void grow_cwnd(uint32_t acked, uint32_t prior_flight);
+  /// The ACK processing of RACK mode: leaving recovery, TLP, detection, PRR or growth, timers.
+  void rack_on_ack(SeqNumber ack, bool una_advanced, uint32_t acked, uint32_t prior_flight, const AckSamples& smp,
+                   bool dsack, bool pure_dupack);
+  /// After an ACK or a send: probe timer, or the RTO.
+  void arm_probe_or_rto();
+  void arm_rto_from_head();
+  [[nodiscard]] bool probe_allowed() const;
+  void on_reorder_timeout();
+  void on_loss_probe();
   /// RTT sample from an echoed timestamp; false when it is not plausible.
   bool ts_rtt_sample(uint32_t tsecr);
   void arm_retransmit(bool restart);
@@ -347,6 +422,7 @@ class TcpSocket {
   void count_retransmit();
   void on_retransmit_timeout(timer::Retransmit rt);
   void on_persist_timeout(timer::Persist p);
+  [[nodiscard]] bool xmit_timer_armed() const;  // retransmit, reorder or probe timer
   void set_timer(TimerState t);
   void enter_time_wait();
   /// TIME_WAIT or CLOSED: frees the storage of empty buffers.
@@ -435,8 +511,7 @@ class TcpSocket {
   Duration srtt_{};             // smoothed RTT; zero until the first sample
   Duration rttvar_{};           // RTT variation
   Duration rto_{};              // current RTO before backoff
-  bool rtt_timing_ = false;     // a segment is being timed (Karn)
-  bool rtt_need_ts_ = false;    // a retransmission stopped the timing: take the next sample from TSecr (RFC 7323 RTTM)
+  bool rtt_timing_ = false;     // the SYN or SYN-ACK is being timed (Karn); data RTT comes from sent_
   SeqNumber rtt_seq_;           // ack that completes the timed segment
   Time last_data_sent_;         // when new data was last sent (Linux lsndtime)
   bool data_sent_ = false;      // last_data_sent_ is set
@@ -449,6 +524,33 @@ class TcpSocket {
   std::unique_ptr<CongestionControl> cc_;  // cwnd growth and ssthresh after a loss (cfg_.congestion_control)
   uint32_t recovery_cwnd_ = 0;    // cwnd when fast recovery began (an RTO in recovery cuts from it)
   uint32_t dupacks_ = 0;          // consecutive duplicate ACKs
+  // Segments in flight and their tallies (bytes), for RACK and PRR.
+  SentQueue sent_;                // [snd_una, snd_nxt) as sent, oldest first
+  uint32_t sacked_out_ = 0;       // bytes of segments tagged SACKed
+  uint32_t sacked_segs_ = 0;      // segments tagged SACKed
+  uint32_t lost_out_ = 0;         // bytes marked lost (not SACKed)
+  uint32_t retrans_out_ = 0;      // bytes whose retransmission is in flight
+  SeqNumber rtx_hint_;            // no lost, unretransmitted segment before this
+  Duration min_rtt_{};            // smallest RTT sample (Linux tcp_min_rtt, not windowed)
+  // RACK (RFC 8985 6.1 names).
+  bool rack_set_ = false;         // a segment was delivered: rack_xmit_ / rack_end_ hold
+  bool rack_advanced_ = false;    // new delivery since the last detection (Linux rack.advanced)
+  Time rack_xmit_;                // send time of the most recently sent delivered segment
+  SeqNumber rack_end_;            // its end
+  Duration rack_rtt_{};           // RTT of the last delivered segment
+  SeqNumber rack_fack_;           // highest end SACKed or acked (forward-most ACK)
+  bool reord_seen_ = false;       // reordering observed: the window stays open
+  uint32_t reo_wnd_steps_ = 1;    // reordering window in min_rtt/4 steps (grows on D-SACK)
+  uint32_t reo_wnd_persist_ = 0;  // recoveries before the steps go back to 1
+  bool dsack_round_set_ = false;  // a D-SACK already widened the window this round
+  SeqNumber dsack_round_;         // snd_nxt when it did
+  // TLP (RFC 8985 7).
+  bool tlp_pending_ = false;      // a probe is unanswered (Linux tlp_high_seq != 0)
+  bool tlp_retrans_ = false;      // it was a retransmission
+  SeqNumber tlp_high_seq_;        // snd_nxt when it was sent
+  // PRR (RFC 6937).
+  uint64_t prr_delivered_ = 0;    // bytes delivered since recovery began
+  uint64_t prr_out_ = 0;          // bytes sent since recovery began
   CaState ca_state_ = CaState::Open;
   SeqNumber recover_;             // snd_nxt when recovery/loss began (RFC 6582 "recover")
   SeqNumber high_rxt_;            // next byte after the highest retransmitted one (RFC 6675 HighRxt)
