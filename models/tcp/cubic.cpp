@@ -4,8 +4,12 @@
 // 9/17), the target W_cubic(t + RTT) clamped to [cwnd, 1.5 cwnd]. Time is
 // counted in milliseconds from the start of the congestion-avoidance epoch
 // (the first ACK in avoidance after a loss), as Linux's bictcp counts in
-// jiffies-like units. Slow start is standard (HyStart is not here yet: it
-// needs an RTT sample per ACK, which the socket takes once per flight).
+// jiffies-like units. Slow start ends early by HyStart as Linux's
+// tcp_cubic.c (hystart=1, hystart_detect=3, hystart_low_window=16,
+// hystart_ack_delta_us=2000): per round of ACKs, an ACK train spanning half
+// the minimum delay, or the round's minimum RTT (of its first 8 samples)
+// above the connection's minimum by min/8 clamped to [4 ms, 16 ms], sets
+// ssthresh = cwnd.
 #include <algorithm>
 
 #include "algorithms.hpp"
@@ -36,7 +40,45 @@ class Cubic final : public CongestionControl {
 
   void reset() override { *this = Cubic(); }
 
+  void on_ack_sample(uint32_t cwnd, uint32_t& ssthresh, const CongestionView& v) override {
+    // Linux cubictcp_acked: delay samples right after a reduction are
+    // discarded (for a second); delay_min tracks the smallest RTT.
+    if (epoch_ && v.now - epoch_start_ < sim::Duration::seconds(1)) return;
+    const sim::Duration delay = std::max(v.rtt, sim::Duration::nanoseconds(1));
+    if (delay_min_ <= sim::Duration::zero() || delay < delay_min_) delay_min_ = delay;
+    if (found_ || cwnd >= ssthresh || cwnd < kLowWindow * std::max<uint32_t>(v.mss, 1) || !round_set_) return;
+    // ACK train (Linux hystart_update, HYSTART_ACK_TRAIN): ACKs closer than
+    // 2 ms apart; the round has lasted half the minimum delay (plus the
+    // ACK delay Linux allows, 1 ms at these rates): the pipe is full.
+    if (v.now - last_ack_ <= kAckDelta) {
+      last_ack_ = v.now;
+      const sim::Duration threshold = (delay_min_ + kAckDelay) / 2;
+      if (v.now - round_start_ > threshold) {
+        found_ = true;
+        ssthresh = cwnd;
+        return;
+      }
+    }
+    // Delay increase (HYSTART_DELAY).
+    if (curr_rtt_ <= sim::Duration::zero() || delay < curr_rtt_) curr_rtt_ = delay;
+    if (samples_ < kMinSamples) {
+      ++samples_;
+    } else if (curr_rtt_ > delay_min_ + std::clamp(delay_min_ / 8, kDelayMin, kDelayMax)) {
+      found_ = true;
+      ssthresh = cwnd;
+    }
+  }
+
   void on_ack(uint32_t& cwnd, uint32_t ssthresh, uint32_t acked, const CongestionView& v) override {
+    if (cwnd < ssthresh && (!round_set_ || v.ack > round_end_)) {
+      // A new round of HyStart (Linux bictcp_hystart_reset).
+      round_set_ = true;
+      round_start_ = v.now;
+      last_ack_ = v.now;
+      round_end_ = v.snd_nxt;
+      curr_rtt_ = sim::Duration::zero();
+      samples_ = 0;
+    }
     if (cwnd < ssthresh) {
       cwnd = std::min(cwnd + acked, std::max(ssthresh, cwnd));  // slow start (RFC 9438 4.10)
       return;
@@ -87,6 +129,12 @@ class Cubic final : public CongestionControl {
 
   void on_event(CongestionEvent e) override {
     if (e != CongestionEvent::RecoveryDone) epoch_ = false;  // a new epoch after any cut
+    if (e == CongestionEvent::Loss) {
+      // Linux cubictcp_state(TCP_CA_Loss): bictcp_reset, HyStart again.
+      found_ = false;
+      delay_min_ = sim::Duration::zero();
+      round_set_ = false;
+    }
   }
 
  private:
@@ -96,6 +144,23 @@ class Cubic final : public CongestionControl {
     return static_cast<i128>(origin_) + static_cast<i128>(d) * d * d * 4 * static_cast<i128>(mss) / 10'000'000'000LL;
   }
 
+  static constexpr uint32_t kLowWindow = 16;  // hystart_low_window, segments
+  static constexpr uint32_t kMinSamples = 8;  // HYSTART_MIN_SAMPLES
+  static constexpr sim::Duration kAckDelta = sim::Duration::milliseconds(2);  // hystart_ack_delta_us
+  static constexpr sim::Duration kAckDelay = sim::Duration::milliseconds(1);  // hystart_ack_delay's cap
+  static constexpr sim::Duration kDelayMin = sim::Duration::milliseconds(4);  // HYSTART_DELAY_MIN
+  static constexpr sim::Duration kDelayMax = sim::Duration::milliseconds(16);  // HYSTART_DELAY_MAX
+
+  // HyStart.
+  bool found_ = false;            // slow start has been ended by HyStart
+  sim::Duration delay_min_{};     // smallest RTT seen (zero: none)
+  bool round_set_ = false;        // a round is running
+  sim::Time round_start_;         // when it began
+  sim::Time last_ack_;            // the last ACK of the current train
+  wire::SeqNumber round_end_;     // snd_nxt when it began: an ACK past it starts the next
+  sim::Duration curr_rtt_{};      // the round's smallest RTT (zero: none)
+  uint32_t samples_ = 0;          // samples in the round so far
+  // CUBIC.
   bool epoch_ = false;        // an avoidance epoch is running
   sim::Time epoch_start_;     // its first ACK
   int64_t k_ms_ = 0;          // K: when W_cubic reaches origin_ again

@@ -78,6 +78,8 @@ uint32_t TcpSocket::sack_segments(SeqNumber gap_l, SeqNumber gap_r, SeqNumber bl
       if (s.start < smp.prior_fack) note_reordering();
       if (!smp.sack_set || s.xmit > smp.sack_xmit) smp.sack_xmit = s.xmit;
       smp.sack_set = true;
+      if (!smp.last_set || s.xmit > smp.last_xmit) smp.last_xmit = s.xmit;
+      smp.last_set = true;
     }
     rack_advance(s);
     rack_fack_ = wire::seq_max(rack_fack_, s.end);
@@ -105,6 +107,8 @@ void TcpSocket::ack_segments(SeqNumber ack, AckSamples& smp) {
       if (!s.has(SentSegment::kEverRetrans)) {
         if (!smp.first_set) smp.first_xmit = s.xmit;
         smp.first_set = true;
+        if (!smp.last_set || s.xmit > smp.last_xmit) smp.last_xmit = s.xmit;
+        smp.last_set = true;
         // Delivered in order below a SACKed segment without being resent:
         // it was reordered, not lost (Linux tcp_clean_rtx_queue).
         if (s.start < smp.prior_fack) note_reordering();

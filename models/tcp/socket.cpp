@@ -580,6 +580,7 @@ bool TcpSocket::process_ack(const Segment& seg) {
   }
   const bool una_advanced = ack > snd_una_;
   uint32_t acked = 0;
+  Duration ca_rtt{};  // the newest delivered segment's RTT (Linux ca_rtt_us)
   if (una_advanced) {
     ack_segments(ack, smp);
     // RTT (Linux tcp_ack_update_rtt): the SYN from its timer; data from the
@@ -589,6 +590,7 @@ bool TcpSocket::process_ack(const Segment& seg) {
     const sim::Time now = stack_->sim().now();
     if (rtt_timing_ && ack >= rtt_seq_) {
       update_rtt(now - rtt_sent_);
+      ca_rtt = now - rtt_sent_;
       rtt_timing_ = false;
     } else if (smp.first_set && !smp.retrans_acked) {
       update_rtt(now - smp.first_xmit);
@@ -629,6 +631,15 @@ bool TcpSocket::process_ack(const Segment& seg) {
       ++stats_.dupacks_in;
       on_dupack();
     }
+  }
+  if (smp.last_set) ca_rtt = stack_->sim().now() - smp.last_xmit;
+  if (ca_rtt > Duration::zero()) {
+    // Linux tcp_update_rtt_min (not windowed here) and the controller's
+    // per-ACK sample (pkts_acked: CUBIC's HyStart).
+    if (min_rtt_ <= Duration::zero() || ca_rtt < min_rtt_) min_rtt_ = ca_rtt;
+    CongestionView v = congestion_view(flight_size());
+    v.rtt = ca_rtt;
+    cc_->on_ack_sample(cwnd_, ssthresh_, v);
   }
   if (rack) {
     const bool pure_dupack = !una_advanced && !new_sack && tcp.payload.empty() && !window_changed;
@@ -943,7 +954,14 @@ void TcpSocket::on_app_timer() {
 }
 
 CongestionView TcpSocket::congestion_view(uint32_t flight) const {
-  return CongestionView{snd_mss_, flight, stack_->sim().now(), srtt_};
+  CongestionView v;
+  v.mss = snd_mss_;
+  v.flight = flight;
+  v.now = stack_->sim().now();
+  v.srtt = srtt_;
+  v.ack = snd_una_;
+  v.snd_nxt = snd_nxt_;
+  return v;
 }
 
 bool TcpSocket::is_lost(SeqNumber s) const {

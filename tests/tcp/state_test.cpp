@@ -13,6 +13,15 @@ using H = Harness;
 namespace {
 constexpr uint32_t L = Harness::kLocalIsn;   // our ISN
 constexpr uint32_t R = Harness::kRemoteIsn;  // the peer's ISN
+// What a congestion controller sees (the fields the tests set).
+tcpmig::tcp::CongestionView cc_view(uint32_t mss, uint32_t flight, tcpmig::sim::Time now, tcpmig::sim::Duration srtt) {
+  tcpmig::tcp::CongestionView v;
+  v.mss = mss;
+  v.flight = flight;
+  v.now = now;
+  v.srtt = srtt;
+  return v;
+}
 }  // namespace
 
 // ------------------------------------------------------------------ CLOSED
@@ -823,7 +832,7 @@ TEST_CASE("congestion control: algorithms by name, NewReno's rules") {
   auto cc = make_congestion_control("newreno");
   REQUIRE(cc != nullptr);
   CHECK(cc->name() == "newreno");
-  const CongestionView v{1000, 20000, tcpmig::sim::Time::zero(), tcpmig::sim::Duration::zero()};
+  const CongestionView v = cc_view(1000, 20000, tcpmig::sim::Time::zero(), tcpmig::sim::Duration::zero());
   uint32_t cwnd = 10000;
   cc->on_ack(cwnd, 15000, 3000, v);  // slow start: + bytes acked, capped at ssthresh
   CHECK(cwnd == 13000);
@@ -838,7 +847,78 @@ TEST_CASE("congestion control: algorithms by name, NewReno's rules") {
   cc->on_ack(cwnd, 15000, 1, v);
   CHECK(cwnd == 16000);
   CHECK(cc->ssthresh_after_loss(16000, v) == 10000);  // half the flight
-  CHECK(cc->ssthresh_after_loss(16000, CongestionView{1000, 3000, tcpmig::sim::Time::zero(), tcpmig::sim::Duration::zero()}) == 2000);  // >= 2 MSS
+  CHECK(cc->ssthresh_after_loss(16000, cc_view(1000, 3000, tcpmig::sim::Time::zero(), tcpmig::sim::Duration::zero())) == 2000);  // >= 2 MSS
+}
+
+TEST_CASE("CUBIC HyStart: an ACK train half the min RTT long, or a rise in the round's min RTT, ends slow start") {
+  using namespace tcpmig::tcp;
+  using tcpmig::sim::Duration;
+  using tcpmig::sim::Time;
+  const uint32_t mss = 1000;
+  const uint32_t big = 0x7fff'ffff;
+  SUBCASE("ACK train") {
+    auto cc = make_congestion_control("cubic");
+    uint32_t cwnd = 20 * mss, ssthresh = big;
+    Time now = Time::zero() + Duration::seconds(5);
+    CongestionView v = cc_view(mss, cwnd, now, Duration::milliseconds(10));
+    v.ack = SeqNumber{1000};
+    v.snd_nxt = SeqNumber{1000 + cwnd};
+    // ACKs 0.5 ms apart (a 16 Mbit/s bottleneck), RTT 10 ms: the pipe fills
+    // once the train lasts (10 + 1) / 2 = 5.5 ms.
+    int acks = 0;
+    while (ssthresh == big && acks < 100) {
+      v.rtt = Duration::milliseconds(10);
+      v.now = now;
+      cc->on_ack_sample(cwnd, ssthresh, v);
+      if (ssthresh != big) break;
+      cc->on_ack(cwnd, ssthresh, mss, v);
+      v.ack = v.ack + mss;
+      now = now + Duration::microseconds(500);
+      ++acks;
+    }
+    CHECK(ssthresh == cwnd);
+    CHECK(acks == 12);  // at 6 ms into the round
+  }
+  SUBCASE("delay rise") {
+    auto cc = make_congestion_control("cubic");
+    uint32_t cwnd = 20 * mss, ssthresh = big;
+    Time now = Time::zero() + Duration::seconds(5);
+    CongestionView v = cc_view(mss, cwnd, now, Duration::milliseconds(10));
+    v.ack = SeqNumber{1000};
+    v.snd_nxt = SeqNumber{1000 + cwnd};
+    // ACKs 3 ms apart (no train). Round 1: RTT 10 ms; round 2: 13.9 ms (below
+    // the 4 ms threshold), round 3: 14.1 ms.
+    const Duration rtts[3] = {Duration::milliseconds(10), Duration::microseconds(13'900),
+                              Duration::microseconds(14'100)};
+    int found_in = -1;
+    for (int round = 0; round < 3 && found_in < 0; ++round) {
+      for (int k = 0; k < 10 && found_in < 0; ++k) {
+        v.rtt = rtts[round];
+        v.now = now;
+        cc->on_ack_sample(cwnd, ssthresh, v);
+        if (ssthresh != big) found_in = round;
+        cc->on_ack(cwnd, ssthresh, 0, v);  // no growth: the round is the same window
+        now = now + Duration::milliseconds(3);
+      }
+      v.ack = v.snd_nxt + 1;  // the next ACK passes the round's end
+      v.snd_nxt = v.snd_nxt + cwnd;
+    }
+    CHECK(found_in == 2);
+    CHECK(ssthresh == cwnd);
+  }
+  SUBCASE("not below 16 segments") {
+    auto cc = make_congestion_control("cubic");
+    uint32_t cwnd = 15 * mss, ssthresh = big;
+    CongestionView v = cc_view(mss, cwnd, Time::zero() + Duration::seconds(5), Duration::milliseconds(10));
+    v.snd_nxt = SeqNumber{1000 + cwnd};
+    for (int k = 0; k < 100; ++k) {
+      v.rtt = Duration::milliseconds(10 + k);
+      cc->on_ack_sample(cwnd, ssthresh, v);
+      cc->on_ack(cwnd, ssthresh, 0, v);
+      v.now = v.now + Duration::microseconds(100);
+    }
+    CHECK(ssthresh == big);
+  }
 }
 
 TEST_CASE("CUBIC: beta 0.7, a concave climb back to W_max around K, then convex probing") {
@@ -850,7 +930,7 @@ TEST_CASE("CUBIC: beta 0.7, a concave climb back to W_max around K, then convex 
   const uint32_t mss = 1000;
   uint32_t cwnd = 100 * mss;
   const Duration rtt = Duration::milliseconds(100);
-  CongestionView v{mss, cwnd, Time::zero(), rtt};
+  CongestionView v = cc_view(mss, cwnd, Time::zero(), rtt);
   const uint32_t ssthresh = cc->ssthresh_after_loss(cwnd, v);
   CHECK(ssthresh == 70 * mss);  // beta = 0.7
   cc->on_event(CongestionEvent::EnterRecovery);
@@ -861,7 +941,7 @@ TEST_CASE("CUBIC: beta 0.7, a concave climb back to W_max around K, then convex 
   for (int round = 1; round <= 70; ++round) {
     now = now + rtt;
     const uint32_t window = cwnd;
-    for (uint32_t a = 0; a < window; a += mss) cc->on_ack(cwnd, ssthresh, mss, CongestionView{mss, window, now, rtt});
+    for (uint32_t a = 0; a < window; a += mss) cc->on_ack(cwnd, ssthresh, mss, cc_view(mss, window, now, rtt));
     if (round == 20) at_2s = cwnd;
     if (round == 42) at_k = cwnd;
     if (round == 70) at_7s = cwnd;

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "tcpmig/sim/time.hpp"
+#include "tcpmig/wire/seq.hpp"
 
 namespace tcpmig::tcp {
 
@@ -33,6 +34,9 @@ struct CongestionView {
   uint32_t flight = 0;  ///< bytes in flight (FlightSize) before this ACK or loss
   sim::Time now;        ///< simulated time
   sim::Duration srtt;   ///< smoothed RTT (zero before the first sample)
+  sim::Duration rtt{};  ///< on_ack_sample: this ACK's RTT sample (its newest delivered segment)
+  wire::SeqNumber ack;      ///< the cumulative ACK (on_ack, on_ack_sample)
+  wire::SeqNumber snd_nxt;  ///< next new sequence number to send
 };
 
 /// Changes of the socket's recovery state a controller may want to know of.
@@ -52,6 +56,10 @@ class CongestionControl {
   virtual void reset() = 0;
   /// `acked` new bytes were acknowledged while cwnd was the limit: grow `cwnd`.
   virtual void on_ack(uint32_t& cwnd, uint32_t ssthresh, uint32_t acked, const CongestionView& v) = 0;
+  /// Every ACK that gave an RTT sample (v.rtt), before on_ack (Linux
+  /// pkts_acked): delay-based algorithms end slow start here by setting
+  /// ssthresh (CUBIC's HyStart). Default: nothing.
+  virtual void on_ack_sample(uint32_t /*cwnd*/, uint32_t& /*ssthresh*/, const CongestionView& /*v*/) {}
   /// The slow-start threshold after a loss, from the window at the loss.
   [[nodiscard]] virtual uint32_t ssthresh_after_loss(uint32_t cwnd, const CongestionView& v) = 0;
   /// A recovery-state change.

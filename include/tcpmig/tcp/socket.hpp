@@ -363,6 +363,8 @@ class TcpSocket {
     bool first_set = false;    // first_xmit is set
     sim::Time first_xmit;      // oldest newly acked segment never retransmitted
     bool retrans_acked = false;  // a retransmitted segment was acked (Karn)
+    bool last_set = false;     // last_xmit is set
+    sim::Time last_xmit;       // newest newly acked or SACKed segment never retransmitted
     bool sack_set = false;     // sack_xmit is set
     sim::Time sack_xmit;       // oldest newly SACKed segment never retransmitted
     uint32_t delivered = 0;    // bytes newly acked or SACKed
