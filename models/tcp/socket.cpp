@@ -40,9 +40,12 @@ uint8_t wscale_for(uint32_t space) {
   return s;
 }
 
-// The shift we announce: from max(recv_buffer, window_scale_space), as Linux
+// The shift we announce: from max(recv_buffer, window_scale_space or tcp_rmem[2]), as Linux
 // computes it from max(tcp_rmem[2], rmem_max).
-uint8_t offered_wscale(const TcpConfig& cfg) { return wscale_for(std::max(cfg.recv_buffer, cfg.window_scale_space)); }
+uint8_t offered_wscale(const TcpConfig& cfg) {
+  const uint32_t space = cfg.window_scale_space != 0 ? cfg.window_scale_space : std::max(cfg.rmem[2], 212992U);
+  return wscale_for(std::max(cfg.recv_buffer, space));
+}
 
 // Receive buffer capacity for `cfg`. Linux guarantees every TCP socket
 // tcp_rmem[0] (4096 bytes, over two full segments), and never lets a
@@ -53,8 +56,12 @@ uint8_t offered_wscale(const TcpConfig& cfg) { return wscale_for(std::max(cfg.re
 // (a SYN window rounded down to whole segments, or windows under one unit).
 uint32_t recv_capacity(const TcpConfig& cfg) {
   const uint32_t unit = cfg.window_scaling ? uint32_t{1} << offered_wscale(cfg) : 1;
-  return std::max({cfg.recv_buffer, kMinRecvBuffer, unit});
+  // Auto-tuned: the window is half of tcp_rmem[1] at first (memory counts
+  // twice the data, Linux's default scaling ratio).
+  const uint32_t data = cfg.recv_buffer != 0 ? cfg.recv_buffer : cfg.rmem[1] / 2;
+  return std::max({data, kMinRecvBuffer, unit});
 }
+
 
 uint32_t clamp_u32(int64_t v) {
   if (v < 0) return 0;
@@ -97,7 +104,8 @@ TcpSocket::TcpSocket(TcpStack& stack, const TcpConfig& cfg)
       nagle_(cfg.nagle),
       conn_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_timer>(this)),
       delack_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_delack_timer>(this)),
-      app_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_app_timer>(this)) {
+      app_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_app_timer>(this)),
+      comp_sack_timer_(stack.sim(), sim::Callback::bind<&TcpSocket::on_comp_sack_timer>(this)) {
   cc_ = make_congestion_control(cfg.congestion_control);
   if (cc_ == nullptr) {
     throw std::invalid_argument("TcpConfig::congestion_control '" + cfg.congestion_control + "' is not an algorithm");
@@ -113,7 +121,9 @@ void TcpSocket::open_common(const FourTuple& t, uint32_t isn, uint16_t adv_mss, 
   adv_mss_ = adv_mss;
   path_mtu_ = mtu;
   opened_at_ = stack_->sim().now();
-  snd_buf_.reset(std::max(cfg_.send_buffer, kMinSendBuffer));
+  // A fixed SO_SNDBUF, or half of tcp_wmem[1] in data until the connection
+  // is established (sndbuf_expand then sizes it from the window).
+  snd_buf_.reset(std::max(cfg_.send_buffer != 0 ? cfg_.send_buffer : cfg_.wmem[1] / 2, kMinSendBuffer));
   rcv_buf_.reset(recv_capacity(cfg_));
   iss_ = SeqNumber{isn};
   snd_una_ = iss_;
@@ -215,6 +225,8 @@ void TcpSocket::establish() {
   cwnd_ = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{cfg_.initial_cwnd_segments} * snd_mss_, kMaxCwnd));
   if (syn_retransmitted_ && stats_.rtt_samples == 0) rto_ = cfg_.rto_after_syn_retransmit;
   if (listener_ != nullptr && listener_->half_open_ > 0) --listener_->half_open_;
+  sndbuf_expand();  // Linux tcp_init_buffer_space
+  rcv_space_init();
   post(kConnected);
 }
 
@@ -249,6 +261,8 @@ std::size_t TcpSocket::send_space() const {
 
 std::size_t TcpSocket::recv(std::span<uint8_t> out) {
   const std::size_t n = rcv_buf_.pop(out);
+  copied_ += n;
+  if (n > 0) rcv_space_adjust();
   if (n > 0 && synchronized() && !fin_received_) {
     // Window update (Linux tcp_cleanup_rbuf): when the advertised window had
     // shrunk to half the buffer or less and would now at least double.
@@ -608,6 +622,9 @@ bool TcpSocket::process_ack(const Segment& seg) {
       buf_seq_ += data_acked;
       stats_.bytes_acked += data_acked;
       if (want_writable_) {
+        // Linux tcp_new_space: the sender was short of space; grow the
+        // buffer if the window is not used up.
+        if (pipe() < cwnd_) sndbuf_expand();
         want_writable_ = false;
         post(kWritable);
       }
@@ -700,6 +717,7 @@ void TcpSocket::process_text(const Segment& seg) {
       to_closed(CloseReason::Aborted, true);
       return;
     }
+    rcv_rtt_measure_ts(seg);
     process_data(seq, tcp.payload);
   }
   if (seg.has(flag::FIN)) {
@@ -765,8 +783,17 @@ void TcpSocket::process_data(SeqNumber seq, std::span<const uint8_t> data) {
       filled = true;
     }
     stats_.bytes_received += static_cast<uint32_t>(rcv_nxt_ - before);
-    rcv_ssthresh_ = static_cast<uint32_t>(
-        std::min<uint64_t>(uint64_t{rcv_ssthresh_} + 2 * uint64_t{adv_mss_}, rcv_buf_.capacity()));
+    rcv_rtt_measure();
+    // Linux tcp_grow_window: segments of 128 bytes or more open the window
+    // towards the buffer's size, while there is room.
+    const int64_t room = static_cast<int64_t>(std::min(rcv_buf_.capacity(), rcv_buf_.free())) - rcv_ssthresh_;
+    if (data.size() >= 128 && room > 0) {
+      uint32_t incr = grow_window_step(data.size());
+      if (incr > 0) {
+        incr = std::max<uint32_t>(incr, 2 * static_cast<uint32_t>(data.size()));
+        rcv_ssthresh_ += static_cast<uint32_t>(std::min<int64_t>(room, incr));
+      }
+    }
     // Forget SACK blocks now below rcv_nxt.
     uint8_t k = 0;
     for (uint8_t i = 0; i < sack_count_; ++i) {
@@ -774,9 +801,12 @@ void TcpSocket::process_data(SeqNumber seq, std::span<const uint8_t> data) {
     }
     sack_count_ = k;
     post_to_app(kReadable);
-    if (filled || !ooo_.empty()) ack_now_ = true;  // RFC 5681 4.2: a hole filled or still open
     if (fin_ooo_ && fin_seq_ == rcv_nxt_) {
       process_fin();
+    } else if (!ooo_.empty()) {
+      ack_ofo();  // RFC 5681 4.2: a hole still open
+    } else if (filled) {
+      ack_now_ = true;  // RFC 5681 4.2: the last hole filled
     } else {
       schedule_ack();
     }
@@ -792,7 +822,7 @@ void TcpSocket::process_data(SeqNumber seq, std::span<const uint8_t> data) {
     }
     rcv_buf_.write_at(offset, data);
     ++stats_.ooo_segs_in;
-    ack_now_ = true;  // RFC 5681 4.2: out of order: duplicate ACK at once
+    ack_ofo();  // RFC 5681 4.2: out of order: duplicate ACK at once (or compressed)
     if (ooo_.add(seq, seq + data.size())) {
       if (const SeqRangeSet::Range* r = ooo_.find(seq)) update_sack_blocks(r->start, r->end);
     }
@@ -1286,6 +1316,11 @@ std::optional<uint32_t> TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t
     rcv_adv_ = wire::seq_max(rcv_adv_, rcv_nxt_ + wnd);
     ack_now_ = false;
     delack_timer_.cancel();
+    if (compressed_acks_ > 0) {
+      stats_.acks_compressed += compressed_acks_;  // Linux tcp_event_ack_sent
+      compressed_acks_ = 0;
+    }
+    comp_sack_timer_.cancel();
   }
   const SeqNumber end = seq + len + (syn ? 1 : 0) + ((flags & flag::FIN) != 0 ? 1 : 0);
   if ((flags & flag::FIN) != 0) fin_sent_ = true;
@@ -1497,6 +1532,7 @@ void TcpSocket::time_wait_restart() { set_timer(timer::TimeWait{stack_->sim().no
 void TcpSocket::enter_time_wait() {
   set_state(TcpState::TimeWait);
   delack_timer_.cancel();
+  comp_sack_timer_.cancel();
   release_buffers();
   time_wait_restart();
   tell_app_now();  // data and FIN still waiting for the host's latency come before on_closed
@@ -1524,6 +1560,7 @@ void TcpSocket::to_closed(CloseReason r, bool notify) {
   set_state(TcpState::Closed);
   set_timer(timer::Idle{});
   delack_timer_.cancel();
+  comp_sack_timer_.cancel();
   tell_app_now();  // what the application was still to be told of comes before the close
   release_buffers();
   if (prev == TcpState::SynReceived && listener_ != nullptr && listener_->half_open_ > 0) --listener_->half_open_;

@@ -185,6 +185,11 @@ TEST_CASE("every attribute of the format is read") {
   CHECK(t.congestion_control == "newreno");
   CHECK(t.loss_detection == tcp::TcpConfig::LossDetection::Dupthresh);
   CHECK_FALSE(t.tail_loss_probe);
+  CHECK(t.rmem == std::array<uint32_t, 3>{4096, 65536, 1048576});
+  CHECK(t.wmem == std::array<uint32_t, 3>{8192, 16384, 2097152});
+  CHECK_FALSE(t.moderate_rcvbuf);
+  CHECK(t.comp_sack_delay == 500_us);
+  CHECK(t.comp_sack_nr == 0);
 
   const NodeSpec& gw = *s.find_node("gw");
   CHECK(gw.client_facing == std::vector<std::string>{"client", "client2"});

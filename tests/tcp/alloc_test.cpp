@@ -52,12 +52,18 @@ TEST_CASE("a lossy bulk transfer with SACK recovery allocates nothing in steady 
   REQUIRE(c != nullptr);
   lab.sim.run_until(sim::Time::zero() + 3_s);  // warm-up: handshake, slow start, losses; engine high-water marks
   const uint64_t before = testing::allocations();
+  const uint64_t segs_before = c->stats().data_segs_out;
   lab.sim.run_until(sim::Time::zero() + 8_s);
   const uint64_t during = testing::allocations() - before;
   INFO("pool " << lab.net.pool().created() << " pending events " << lab.sim.pending_events());
   CHECK(sink.ok);
   CHECK(sink.bytes > 5'000'000);  // ~25 Mbit/s: 1% loss each way limits cwnd (Mathis)
   CHECK(c->stats().retransmits > 10);
-  CHECK(during == 0);
+  // Nothing per packet or event: ~10,000 segments each way. What may still
+  // allocate is a new high-water mark (the send buffer auto-tunes with cwnd,
+  // the record of segments in flight grows when more are out than ever):
+  // a few doublings at most.
+  CHECK(c->stats().data_segs_out - segs_before > 10'000);
+  CHECK(during <= 4);
   c->abort();
 }

@@ -262,6 +262,7 @@ struct Harness : tcp::SegmentTap {
     c.sack = false;
     c.window_scaling = false;
     c.ts_random_offset = false;
+    c.congestion_control = "newreno";  // halving arithmetic in the expectations
     return c;
   }
   void on_output(net::PacketPtr p) override { out.push_back(std::move(p)); }

@@ -59,13 +59,13 @@ constexpr const char* kExpectName =
 // to the schema test through scenario_elements() (application kinds bring
 // their own, app_kind.hpp).
 constexpr std::array<std::string_view, 2> kParamAttributes{"name", "default"};
-constexpr std::array<std::string_view, 34> kTcpAttributes{
+constexpr std::array<std::string_view, 39> kTcpAttributes{
     "mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit", "delayed-ack",
     "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle", "time-wait", "fin-wait2-timeout",
     "syn-retries", "synack-retries", "retries", "recv-buffer", "send-buffer", "window-scale-space", "ts-tick",
     "ts-random-offset", "isn", "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle",
     "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh", "congestion-control", "app-latency",
-    "loss-detection", "tail-loss-probe"};
+    "loss-detection", "tail-loss-probe", "rmem", "wmem", "moderate-rcvbuf", "comp-sack-delay", "comp-sack-nr"};
 constexpr std::array<std::string_view, 4> kHostAttributes{"name", "add-at", "add-on", "boot-delay"};
 constexpr std::array<std::string_view, 9> kGatewayAttributes{"name",           "client-facing", "max-flows",
                                                              "hold-packets",   "replay-rto",    "replay-retries",
@@ -171,6 +171,8 @@ class Loader {
   std::optional<sim::Duration> duration(pugi::xml_node n, const char* name, bool positive = false) const;
   std::optional<uint64_t> rate(pugi::xml_node n, const char* name) const;
   std::optional<uint64_t> size(pugi::xml_node n, const char* name, uint64_t min, uint64_t max) const;
+  /// "MIN DEFAULT MAX" sizes (tcp_rmem / tcp_wmem), increasing, each 1 byte to 1 GiB.
+  std::optional<std::array<uint32_t, 3>> size_triple(pugi::xml_node n, const char* name) const;
   std::optional<bool> boolean(pugi::xml_node n, const char* name) const;
   std::optional<double> probability(pugi::xml_node n, const char* name) const;
   std::optional<uint64_t> integer(pugi::xml_node n, const char* name, uint64_t min, uint64_t max) const;
@@ -367,6 +369,28 @@ std::optional<uint64_t> Loader::size(pugi::xml_node n, const char* name, uint64_
   return v;
 }
 
+std::optional<std::array<uint32_t, 3>> Loader::size_triple(pugi::xml_node n, const char* name) const {
+  const auto a = attr(n, name);
+  if (!a) return std::nullopt;
+  static constexpr const char* kExpect =
+      "three sizes MIN DEFAULT MAX, not decreasing, from 1 byte to 1GiB (e.g. 4096 131072 6MiB)";
+  std::array<uint32_t, 3> out{};
+  std::size_t k = 0;
+  std::string_view rest = a->value;
+  while (!rest.empty()) {
+    const std::size_t start = rest.find_first_not_of(" \t");
+    if (start == std::string_view::npos) break;
+    rest.remove_prefix(start);
+    const std::size_t end = std::min(rest.find_first_of(" \t"), rest.size());
+    const auto v = parse_size(rest.substr(0, end));
+    if (k == 3 || !v || *v < 1 || *v > (uint64_t{1} << 30)) fail_value(*a, n, kExpect);
+    out[k++] = static_cast<uint32_t>(*v);
+    rest.remove_prefix(end);
+  }
+  if (k != 3 || out[0] > out[1] || out[1] > out[2]) fail_value(*a, n, kExpect);
+  return out;
+}
+
 std::optional<bool> Loader::boolean(pugi::xml_node n, const char* name) const {
   const auto a = attr(n, name);
   if (!a) return std::nullopt;
@@ -537,6 +561,11 @@ void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
     }
   }
   if (const auto v = boolean(n, "tail-loss-probe")) cfg.tail_loss_probe = *v;
+  if (const auto v = size_triple(n, "rmem")) cfg.rmem = *v;
+  if (const auto v = size_triple(n, "wmem")) cfg.wmem = *v;
+  if (const auto v = boolean(n, "moderate-rcvbuf")) cfg.moderate_rcvbuf = *v;
+  if (const auto v = duration(n, "comp-sack-delay")) cfg.comp_sack_delay = *v;
+  if (const auto v = integer(n, "comp-sack-nr", 0, 255)) cfg.comp_sack_nr = static_cast<uint32_t>(*v);
   if (const auto a = attr(n, "app-latency")) {
     auto l = parse_app_latency(a->value);
     if (!l) {

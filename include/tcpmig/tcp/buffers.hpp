@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -56,7 +57,9 @@ class ByteRing {
     head_ = 0;
   }
   [[nodiscard]] std::size_t capacity() const { return cap_; }
-  /// Bytes of storage allocated now (<= capacity()).
+  /// Raises the capacity to `c` (auto-tuning); storage still follows the data.
+  void raise_capacity(std::size_t c) { cap_ = std::max(cap_, c); }
+  /// Bytes of storage allocated now (at most capacity() rounded up to a power of two).
   [[nodiscard]] std::size_t storage() const { return storage_; }
   /// Committed bytes.
   [[nodiscard]] std::size_t size() const { return len_; }
@@ -128,10 +131,13 @@ class ByteRing {
     });
   }
   /// Reallocates to hold at least `end` bytes past the head (end <= capacity):
-  /// twice the storage, at least kMinStorage, at most the capacity; the bytes
+  /// twice the storage, at least kMinStorage, at most the capacity rounded
+  /// up to a power of two; the bytes
   /// written so far move to the start, unwrapped.
   void grow(std::size_t end) {
-    const std::size_t n = std::min(cap_, std::max({end, 2 * storage_, kMinStorage}));
+    // Up to the capacity rounded up to a power of two, so that raising the
+    // capacity (auto-tuning) by small steps does not reallocate each time.
+    const std::size_t n = std::min(std::bit_ceil(cap_), std::max({end, 2 * storage_, kMinStorage}));
     auto next = std::make_unique_for_overwrite<uint8_t[]>(n);
     read(0, {next.get(), end_});
     buf_ = std::move(next);
@@ -140,7 +146,7 @@ class ByteRing {
   }
 
   std::unique_ptr<uint8_t[]> buf_;  // storage: the bytes from the head on, wrapping at storage_
-  std::size_t storage_ = 0;         // bytes allocated at buf_ (0 <= storage_ <= cap_)
+  std::size_t storage_ = 0;         // bytes allocated at buf_ (0 <= storage_ <= bit_ceil(cap_))
   std::size_t cap_ = 0;             // logical capacity: committed plus writable bytes
   std::size_t head_ = 0;            // index in buf_ of the first committed byte
   std::size_t len_ = 0;             // committed bytes

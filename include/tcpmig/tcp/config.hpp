@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,19 +80,40 @@ struct TcpConfig {
   uint32_t synack_retries = 5;
   /// Data retransmissions before the connection is aborted (tcp_retries2, 15).
   uint32_t retries = 15;
-  /// Receive buffer bytes per socket: the most the window offers (memory is
-  /// taken as data is buffered, not when the socket opens). Raised to at
-  /// least 4096 (Linux tcp_rmem[0]) and one window-scale unit, so a window
-  /// always opens (see models/tcp/README.md).
-  uint32_t recv_buffer = 131072;
-  /// Send buffer bytes per socket: the most send() queues (memory is taken as
-  /// data is queued, not when the socket opens). Raised to at least 4096
+  /// A fixed receive buffer (SO_RCVBUF, which turns auto-tuning off), in
+  /// bytes of data: the most the window offers. 0 (default): auto-tuned
+  /// within `rmem`. Raised to at least 4096 (Linux tcp_rmem[0]) and one
+  /// window-scale unit, so a window always opens (see models/tcp/README.md).
+  /// Memory is taken as data is buffered, not when the socket opens.
+  uint32_t recv_buffer = 0;
+  /// A fixed send buffer (SO_SNDBUF), in bytes of data: the most send()
+  /// queues. 0 (default): auto-tuned within `wmem`. Raised to at least 4096
   /// (Linux tcp_wmem[0]): a few bytes would make a transfer crawl.
-  uint32_t send_buffer = 131072;
-  /// Space the window-scale shift is computed from, as Linux computes it from
-  /// max(tcp_rmem[2], rmem_max) = 6 MiB (shift 7): the smallest shift with
-  /// max(recv_buffer, this) >> shift <= 65535, at most 14.
-  uint32_t window_scale_space = 6291456;
+  uint32_t send_buffer = 0;
+  /// net.ipv4.tcp_rmem: min, default, max receive buffer (bytes of memory).
+  /// A socket starts at the default and grows towards the max as the
+  /// application reads faster (Linux tcp_rcv_space_adjust). Memory counts
+  /// twice the data, so the window is half the buffer (Linux's default
+  /// scaling ratio): 64 KiB at first, 3 MiB at most.
+  std::array<uint32_t, 3> rmem{4096, 131072, 6291456};
+  /// net.ipv4.tcp_wmem: min, default, max send buffer (bytes of memory, twice
+  /// the data they hold). A connection's buffer grows to twice its
+  /// congestion window (Linux tcp_sndbuf_expand), up to the max.
+  std::array<uint32_t, 3> wmem{4096, 16384, 4194304};
+  /// Receive-buffer auto-tuning on (net.ipv4.tcp_moderate_rcvbuf).
+  bool moderate_rcvbuf = true;
+  /// SACK compression (Linux >= 4.19): once three duplicate ACKs went out for
+  /// the same hole, further ones wait up to this long (and at most 5% of the
+  /// receiver's RTT estimate), merged into one (net.ipv4.tcp_comp_sack_delay_ns).
+  Duration comp_sack_delay = Duration::milliseconds(1);
+  /// At most this many ACKs merged before one is sent anyway
+  /// (net.ipv4.tcp_comp_sack_nr, 44); 0 turns SACK compression off.
+  uint32_t comp_sack_nr = 44;
+  /// Space the window-scale shift is computed from: the smallest shift with
+  /// max(recv_buffer, this) >> shift <= 65535, at most 14. 0 (default):
+  /// max(tcp_rmem[2], net.core.rmem_max = 212992), as Linux computes it
+  /// (6 MiB by default: shift 7).
+  uint32_t window_scale_space = 0;
   /// Timestamp clock tick (Linux: 1 ms).
   Duration ts_tick = Duration::milliseconds(1);
   /// Add a random per-connection offset to TSval (Linux >= 4.10, tcp_timestamps=1).
@@ -135,7 +157,7 @@ struct TcpConfig {
   /// the last segment (or a new one) is sent again before the RTO would fire.
   bool tail_loss_probe = true;
   /// Congestion control algorithm (congestion_control_names(); net.ipv4.tcp_congestion_control).
-  std::string congestion_control = "newreno";
+  std::string congestion_control = "cubic";
   /// Host processing latency between data arriving and the application seeing it.
   AppLatency app_latency;
 };

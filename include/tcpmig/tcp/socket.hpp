@@ -163,6 +163,9 @@ struct TcpSocketStats {
   uint64_t loss_probe_recoveries = 0;  ///< probes that repaired a tail loss (Linux TCPLossProbeRecovery)
   uint64_t reordering_seen = 0;    ///< 1 once RACK saw reordering on the connection
   uint64_t dsacks_in = 0;          ///< D-SACK blocks received
+  uint64_t acks_compressed = 0;    ///< duplicate ACKs merged by SACK compression (Linux TCPAckCompressed)
+  uint64_t rcvbuf_grown = 0;       ///< receive-buffer auto-tuning steps
+  uint64_t sndbuf_grown = 0;       ///< send-buffer auto-tuning steps
   uint64_t dupacks_in = 0;         ///< duplicate ACKs received
   uint64_t dup_data_in = 0;        ///< segments whose payload was entirely old
   uint64_t ooo_segs_in = 0;        ///< segments queued out of order
@@ -239,6 +242,12 @@ class TcpSocket {
   [[nodiscard]] Duration rto() const { return rto_; }
   /// Smallest RTT sample of the connection (zero before the first).
   [[nodiscard]] Duration min_rtt() const { return min_rtt_; }
+  /// Receive buffer capacity now (bytes of data; grows with auto-tuning).
+  [[nodiscard]] std::size_t recv_buffer_size() const { return rcv_buf_.capacity(); }
+  /// Send buffer capacity now (bytes of data; grows with auto-tuning).
+  [[nodiscard]] std::size_t send_buffer_size() const { return snd_buf_.capacity(); }
+  /// The receiver's RTT estimate (Linux rcv_rtt_est; zero before a sample).
+  [[nodiscard]] Duration rcv_rtt() const { return rcv_rtt_; }
   /// Segments sent and not yet cumulatively acknowledged.
   [[nodiscard]] std::size_t segments_in_flight() const { return sent_.size(); }
   /// True when losses are detected by RACK (SACK negotiated and enabled).
@@ -413,6 +422,19 @@ class TcpSocket {
 
   // ---- receiver
   [[nodiscard]] uint32_t select_window();
+  // Receive-buffer auto-tuning (Linux tcp_rcv_space_adjust), the receiver's
+  // RTT (tcp_rcv_rtt_measure[_ts]), window growth (tcp_grow_window),
+  // send-buffer growth (tcp_sndbuf_expand), SACK compression.
+  void rcv_rtt_measure_ts(const Segment& seg);
+  void rcv_rtt_measure();
+  void rcv_rtt_update(Duration sample, bool win_dep);
+  void rcv_space_init();
+  void rcv_space_adjust();
+  void sndbuf_expand();
+  [[nodiscard]] uint32_t grow_window_step(std::size_t len) const;
+  /// Out-of-order data, or a hole still open: ACK now or merge (tcp_comp_sack_nr).
+  void ack_ofo();
+  void on_comp_sack_timer();
   void schedule_ack();
   void update_sack_blocks(SeqNumber s, SeqNumber e);
 
@@ -563,6 +585,20 @@ class TcpSocket {
   sim::Timer conn_timer_;         // fires on_timer() at the state's expiry
   sim::Timer delack_timer_;       // delayed ACK
   sim::Timer app_timer_;          // host processing latency: wakes the application
+  sim::Timer comp_sack_timer_;    // a compressed SACK is due
+  uint32_t compressed_acks_ = 0;  // ACKs merged since the last one sent (Linux compressed_ack)
+  uint8_t dup_ack_counter_ = 0;   // immediate duplicate ACKs for this rcv_nxt (up to 3)
+  SeqNumber comp_rcv_nxt_;        // rcv_nxt they were for
+  // Receiver RTT and receive-buffer auto-tuning.
+  Duration rcv_rtt_{};            // estimate (zero: none)
+  bool rcv_rtt_timing_ = false;   // a window-based measurement is running
+  SeqNumber rcv_rtt_seq_;         // it ends when rcv_nxt reaches this
+  Time rcv_rtt_time_;             // it began then
+  uint32_t rcv_rtt_last_tsecr_ = 0;  // TSecr of the last timestamp-based sample
+  uint64_t copied_ = 0;           // bytes the application has read (Linux copied_seq)
+  uint32_t rcvq_space_ = 0;       // bytes read in the last measured RTT (Linux rcvq_space.space)
+  uint64_t rcvq_seq_ = 0;         // copied_ when that RTT began
+  Time rcvq_time_;                // and when
   uint8_t delayed_events_ = 0;    // kReadable / kPeerFin waiting for app_timer_
   uint16_t ip_ident_ = 0;         // next IPv4 identification
   uint8_t pending_events_ = 0;    // EventBit set, delivered by flush_events()
