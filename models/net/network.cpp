@@ -67,16 +67,16 @@ Interface* Interface::peer() const {
   return link_ == nullptr ? nullptr : &link_->end(1 - side_);
 }
 
-void Interface::send(PacketPtr p) {
+std::optional<DropReason> Interface::send(PacketPtr p) {
   if (p->size() > mtu_ + eth_header_len) {
     record_drop(DropReason::TooBig, p->bytes());
-    return;
+    return DropReason::TooBig;
   }
   if (link_ == nullptr) {
     record_drop(DropReason::NoLink, p->bytes());
-    return;
+    return DropReason::NoLink;
   }
-  link_->enqueue(side_, std::move(p));
+  return link_->enqueue(side_, std::move(p));
 }
 
 void Interface::record_drop(DropReason r, std::span<const uint8_t> frame) {
@@ -170,16 +170,24 @@ std::optional<Ipv4Address> Node::source_address_for(Ipv4Address dst) {
   return std::nullopt;
 }
 
-void Node::send_ipv4(PacketPtr p) {
+std::optional<DropReason> Node::send_ipv4(PacketPtr p) {
   auto eth = wire::EthernetFrame::check(p->bytes());
-  if (!eth) return;  // programmer error: locally built frames are well formed
+  if (!eth) return DropReason::Malformed;  // programmer error: locally built frames are well formed
   auto ip = wire::Ipv4Packet::check(eth->payload());
-  if (!ip) return;
+  if (!ip) return DropReason::Malformed;
   const Ipv4Address dst = ip->dst();
-  route_and_send(nullptr, std::move(p), dst);
+  return route_and_send(nullptr, std::move(p), dst);
 }
 
-void Node::route_and_send(Interface* in, PacketPtr p, Ipv4Address dst) {
+void Node::tx_complete(Interface& out, const Packet& p) {
+  auto eth = wire::ConstEthernetFrame::check(p.bytes());
+  if (!eth || eth->ethertype() != wire::ethertype::ipv4) return;
+  auto ip = wire::ConstIpv4Packet::check(eth->payload());
+  if (!ip) return;
+  if (IpHandler* h = ip_handler(ip->protocol())) h->on_tx_complete(out, p);
+}
+
+std::optional<DropReason> Node::route_and_send(Interface* in, PacketPtr p, Ipv4Address dst) {
   for (const Route& r : routes()) {
     if (!r.prefix.contains(dst)) continue;
     const Ipv4Address next_hop = r.gateway.value != 0 ? r.gateway : dst;
@@ -187,17 +195,17 @@ void Node::route_and_send(Interface* in, PacketPtr p, Ipv4Address dst) {
     if (!mac) {
       Interface* where = in != nullptr ? in : r.out;
       where->record_drop(DropReason::NoNeighbour, p->bytes());
-      return;
+      return DropReason::NoNeighbour;
     }
     auto eth = wire::EthernetFrame::check(p->bytes());
     eth->set_src(r.out->mac());
     eth->set_dst(*mac);
     eth->set_ethertype(wire::ethertype::ipv4);
-    r.out->send(std::move(p));
-    return;
+    return r.out->send(std::move(p));
   }
   Interface* where = in != nullptr ? in : (ifaces_.empty() ? nullptr : ifaces_.front().get());
   if (where != nullptr) where->record_drop(DropReason::NoRoute, p->bytes());
+  return DropReason::NoRoute;
 }
 
 void Node::receive(Interface& in, PacketPtr p) {
@@ -321,7 +329,7 @@ Link::~Link() {
   }
 }
 
-void Link::enqueue(int side, PacketPtr p) {
+std::optional<DropReason> Link::enqueue(int side, PacketPtr p) {
   Direction& d = dir_[side];
   const LinkParams& lp = d.params;
   const bool busy = d.on_wire != nullptr;
@@ -330,12 +338,13 @@ void Link::enqueue(int side, PacketPtr p) {
     const bool over_bytes = lp.queue_bytes != 0 && d.queue_bytes + p->size() > lp.queue_bytes;
     if (over_packets || over_bytes) {
       d.from->record_drop(DropReason::QueueFull, p->bytes());
-      return;
+      return DropReason::QueueFull;
     }
   }
   d.queue_bytes += p->size();
   d.queue.push_back(std::move(p));
   if (!busy) start_tx(d);
+  return std::nullopt;
 }
 
 void Link::start_tx(Direction& d) {
@@ -358,6 +367,9 @@ void Link::on_tx_done_b(void* link) {
 }
 
 void Link::on_tx_done(Direction& d) {
+  // A host hears of its own frame leaving (TCP small queues). While it is
+  // told, the frame is still on the wire, so anything it sends now queues.
+  if (d.from->node().kind() == NodeKind::Host) d.from->node().tx_complete(*d.from, *d.on_wire);
   PacketPtr p = std::move(d.on_wire);
   const LinkParams& lp = d.params;
   // Impairments are drawn in a fixed order per frame so that turning one on

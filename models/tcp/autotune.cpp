@@ -21,7 +21,7 @@
 namespace tcpmig::tcp {
 
 namespace {
-constexpr uint32_t kSkbOverhead = 768;  // a received segment's memory = data + this (skb->truesize)
+__extension__ using u128 = unsigned __int128;  // intermediate products only
 constexpr uint32_t kDupAcksBeforeCompression = 3;  // Linux TCP_FASTRETRANS_THRESH
 // Linux's costs in tcp_sndbuf_expand (x86-64): MAX_TCP_HEADER,
 // SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), SKB_DATA_ALIGN(sizeof(struct sk_buff)).
@@ -162,6 +162,64 @@ void TcpSocket::on_comp_sack_timer() {
   --compressed_acks_;  // this one is sent (Linux tcp_compressed_ack_kick)
   send_ack();
   flush_events();
+}
+
+uint64_t TcpSocket::tsq_limit() const {
+  // Linux tcp_small_queue_check: ~1 ms at the pacing rate (sk_pacing_shift
+  // 10), at least two segments' memory, at most tcp_limit_output_bytes. The
+  // pacing rate is 200% of cwnd per SRTT in slow start (cwnd < ssthresh/2),
+  // 120% after (tcp_update_pacing_rate); unlimited before an RTT sample.
+  const uint64_t cap = cfg_.limit_output_bytes;
+  if (srtt_ <= Duration::zero()) return cap;
+  const uint64_t ratio = cwnd_ < ssthresh_ / 2 ? 200 : 120;
+  const uint64_t bytes = std::max(cwnd_, flight_size());
+  const u128 rate = static_cast<u128>(bytes) * ratio * 10'000'000 / static_cast<uint64_t>(srtt_.ns());
+  const uint64_t per_ms = static_cast<uint64_t>(std::min<u128>(rate >> 10, cap));
+  return std::min(std::max<uint64_t>(2 * (uint64_t{snd_mss_} + kSkbOverhead), per_ms), cap);
+}
+
+bool TcpSocket::tsq_throttle() {
+  if (cfg_.limit_output_bytes == 0 || tsq_bytes_ <= tsq_limit()) return false;
+  // Linux always sends when nothing, or one segment, is unacknowledged: no
+  // TX completion may be needed to make progress.
+  if (sent_.size() <= 1) return false;
+  if (!tsq_throttled_) ++stats_.tsq_throttled;
+  tsq_throttled_ = true;
+  return true;
+}
+
+void TcpSocket::on_tx_complete(uint32_t frame_len) {
+  const uint32_t charge = frame_len + kSkbOverhead;
+  tsq_bytes_ = tsq_bytes_ > charge ? tsq_bytes_ - charge : 0;
+  if (!tsq_throttled_) return;
+  tsq_throttled_ = false;  // Linux tcp_tsq_handler: write what may go now
+  output();
+  flush_events();
+}
+
+void TcpSocket::on_local_drop(SeqNumber seq, SeqNumber end) {
+  ++stats_.local_drops;
+  local_drop_ = true;
+  if (!(seq < end)) return;  // an ACK: nothing to resend
+  // Linux: the frame never left (tcp_transmit_skb fails) and the host is
+  // congested (tcp_enter_cwr): cwnd is reduced once per window. With RACK
+  // the segment is marked lost, so recovery (PRR) resends it; otherwise the
+  // window is cut at once and the segment recovered like any loss.
+  if (rack_active()) {
+    for (std::size_t i = sent_.lower_bound(seq); i < sent_.size() && sent_[i].start < end; ++i) {
+      if (!sent_[i].has(SentSegment::kSacked)) mark_lost(sent_[i]);
+    }
+  }
+  if (ca_state_ != CaState::Open || cwr_) return;
+  if (rack_active() && lost_out_ > 0 && fast_retransmit_allowed()) {
+    rack_enter_recovery();
+    return;
+  }
+  ssthresh_ = cc_->ssthresh_after_loss(cwnd_, congestion_view(flight_size()));
+  cwnd_ = std::max(std::min(cwnd_, ssthresh_), snd_mss_);
+  cc_->on_event(CongestionEvent::EnterRecovery);
+  cwr_ = true;
+  cwr_high_ = snd_nxt_;
 }
 
 }  // namespace tcpmig::tcp

@@ -55,6 +55,12 @@ void TcpSocket::record_retransmitted(SeqNumber start, SeqNumber end) {
     s.xmit = now;
   }
   if (start <= rtx_hint_) rtx_hint_ = wire::seq_max(rtx_hint_, end);
+  // Resending the oldest segment restarts the RTO from now, unless a
+  // reordering timer is pending (Linux tcp_xmit_retransmit_queue).
+  if (rack_active() && !sent_.empty() && start <= sent_.front().start && snd_una_ != snd_nxt_ &&
+      !std::holds_alternative<timer::Reorder>(timer_)) {
+    set_timer(timer::Retransmit{now + rto_, rto_backoff_});
+  }
 }
 
 uint32_t TcpSocket::sack_segments(SeqNumber gap_l, SeqNumber gap_r, SeqNumber blk_l, SeqNumber blk_r,
@@ -76,7 +82,7 @@ uint32_t TcpSocket::sack_segments(SeqNumber gap_l, SeqNumber gap_r, SeqNumber bl
       // SACKed below the highest SACK seen, never resent: reordering
       // (Linux tcp_sacktag_one -> tcp_check_sack_reordering).
       if (s.start < smp.prior_fack) note_reordering();
-      if (!smp.sack_set || s.xmit > smp.sack_xmit) smp.sack_xmit = s.xmit;
+      if (!smp.sack_set || s.xmit < smp.sack_xmit) smp.sack_xmit = s.xmit;
       smp.sack_set = true;
       if (!smp.last_set || s.xmit > smp.last_xmit) smp.last_xmit = s.xmit;
       smp.last_set = true;
@@ -120,6 +126,10 @@ void TcpSocket::ack_segments(SeqNumber ack, AckSamples& smp) {
     sent_.pop_front();
   }
   rtx_hint_ = wire::seq_max(rtx_hint_, ack);
+  // Kept within 2^31 of snd_una, so wrap-aware compares stay right on long
+  // connections (Linux tcp_highest_sack_seq is snd_una with nothing SACKed).
+  rack_fack_ = wire::seq_max(rack_fack_, ack);
+  if (dsack_round_set_ && ack >= dsack_round_) dsack_round_set_ = false;
 }
 
 void TcpSocket::rack_advance(const SentSegment& s) {
@@ -177,7 +187,7 @@ uint32_t TcpSocket::rack_detect_loss(Duration& timeout) {
     }
     const Duration remaining = (s.xmit + rack_rtt_ + reo) - now;
     if (remaining <= Duration::zero()) {
-      newly += s.has(SentSegment::kLost) ? 0 : s.len();
+      newly += s.len();  // lost retransmissions count too (Linux tp->lost)
       mark_lost(s);
     } else {
       timeout = std::max(timeout, remaining);
@@ -204,6 +214,9 @@ SentSegment* TcpSocket::next_lost() {
 void TcpSocket::mark_all_lost(bool forget_sacks) {
   // Linux tcp_timeout_mark_lost: every segment not SACKed is lost; its
   // retransmission, if any, too.
+  // With RACK, segments other than the head sent within the last RACK RTT
+  // are not marked yet ("don't mark recently sent ones lost").
+  const sim::Time now = stack_->sim().now();
   sacked_out_ = 0;
   sacked_segs_ = 0;
   lost_out_ = 0;
@@ -216,24 +229,33 @@ void TcpSocket::mark_all_lost(bool forget_sacks) {
       ++sacked_segs_;
       continue;
     }
+    if (!forget_sacks && i > 0 && rack_active() && rack_set_ && s.xmit + rack_rtt_ > now) {
+      if (s.has(SentSegment::kLost)) lost_out_ += s.len();
+      if (s.has(SentSegment::kRetrans)) retrans_out_ += s.len();
+      continue;
+    }
     s.flags = static_cast<uint8_t>((s.flags | SentSegment::kLost) & ~SentSegment::kRetrans);
     lost_out_ += s.len();
   }
   rtx_hint_ = snd_una_;
 }
 
-void TcpSocket::on_dsack() {
+bool TcpSocket::on_dsack(SeqNumber end) {
   ++stats_.dsacks_in;
-  // A spurious retransmission: the reordering window was too small. Widen
-  // it by one step per round trip with D-SACKs, for the next 16 recoveries
-  // (RFC 8985 6.2 step 4; Linux tcp_rack_update_reo_wnd).
-  note_reordering();
-  if (!dsack_round_set_ || snd_una_ >= dsack_round_) {
+  // The D-SACK of a tail loss probe says only that the probe was not needed.
+  if (tlp_pending_ && tlp_retrans_ && end == tlp_high_seq_) return true;
+  // A spurious retransmission: with reordering seen, the window was too
+  // small: widen it by one step per round trip with D-SACKs, for the next
+  // 16 recoveries (RFC 8985 6.2 step 4; Linux tcp_rack_update_reo_wnd,
+  // which also ignores D-SACKs outnumbering the retransmissions).
+  if (!reord_seen_ || stats_.dsacks_in > stats_.retransmits) return false;
+  if (!dsack_round_set_) {
     reo_wnd_steps_ = std::min<uint32_t>(reo_wnd_steps_ + 1, 255);
     reo_wnd_persist_ = kReoWndPersist;
     dsack_round_ = snd_nxt_;
     dsack_round_set_ = true;
   }
+  return false;
 }
 
 void TcpSocket::rack_enter_recovery() {
@@ -300,7 +322,7 @@ void TcpSocket::rack_on_ack(SeqNumber ack, bool una_advanced, uint32_t acked, ui
   // 2. A tail loss probe answered (Linux tcp_process_tlp_ack).
   if (tlp_pending_ && ack >= tlp_high_seq_) {
     if (!tlp_retrans_ || dsack) {
-      tlp_pending_ = false;  // new data probed, or both copies arrived: no loss
+      tlp_pending_ = false;  // new data probed, or the probe's D-SACK: both copies arrived, no loss
     } else if (ack > tlp_high_seq_) {
       // The probe repaired a loss: reduce cwnd once, as for a recovery.
       ssthresh_ = cc_->ssthresh_after_loss(cwnd_, congestion_view(flight_size()));
@@ -327,7 +349,7 @@ void TcpSocket::rack_on_ack(SeqNumber ack, bool una_advanced, uint32_t acked, ui
   }
   // 5. Timers: the probe or RTO restarts on progress; a pending reordering
   //    window takes the timer (Linux ICSK_TIME_REO_TIMEOUT).
-  if (una_advanced) arm_probe_or_rto();
+  if (una_advanced) arm_probe_or_rto(true);
   if (reo_timeout > Duration::zero()) set_timer(timer::Reorder{now + reo_timeout + kTimeoutMin});
 }
 
@@ -352,7 +374,7 @@ bool TcpSocket::probe_allowed() const {
   }
 }
 
-void TcpSocket::arm_probe_or_rto() {
+void TcpSocket::arm_probe_or_rto(bool advancing) {
   if (snd_una_ == snd_nxt_) {
     if (xmit_timer_armed()) set_timer(timer::Idle{});
     return;
@@ -363,11 +385,13 @@ void TcpSocket::arm_probe_or_rto() {
   }
   // RFC 8985 7.2 / Linux: PTO = 2 SRTT, plus the peer's delayed-ACK time
   // when one segment is out (it may wait for a second), else 2 ms; never
-  // later than the RTO counted from the oldest segment's send time.
+  // later than the RTO would fire: a whole RTO from now on an ACK that
+  // advanced snd_una, else the RTO counted from the oldest segment's send
+  // time (Linux tcp_schedule_loss_probe's advancing_rto).
   const sim::Time now = stack_->sim().now();
   Duration pto = cfg_.rto_initial;
   if (srtt_ > Duration::zero()) pto = srtt_ * 2 + (sent_.size() == 1 ? cfg_.rto_min : kTimeoutMin);
-  const Duration rto_left = (sent_.front().xmit + rto_) - now;
+  const Duration rto_left = advancing ? rto_ : (sent_.front().xmit + rto_) - now;
   if (rto_left > Duration::zero()) pto = std::min(pto, rto_left);
   set_timer(timer::LossProbe{now + pto});
 }
@@ -378,12 +402,12 @@ void TcpSocket::arm_rto_from_head() {
   if (snd_una_ == snd_nxt_) return;
   const sim::Time now = stack_->sim().now();
   const sim::Time head = sent_.empty() ? now : sent_.front().xmit;
-  set_timer(timer::Retransmit{std::max(head + rto_, now + cfg_.ts_tick), 0});
+  set_timer(timer::Retransmit{std::max(head + rto_, now + cfg_.ts_tick), rto_backoff_});
 }
 
 void TcpSocket::on_loss_probe() {
   if (!probe_allowed()) {
-    if (snd_una_ != snd_nxt_) arm_retransmit(true);
+    if (snd_una_ != snd_nxt_) set_timer(timer::Retransmit{stack_->sim().now() + rto_, rto_backoff_});
     return;
   }
   // RFC 8985 7.3: new data if the peer's window takes it (cwnd and Nagle do
@@ -399,7 +423,7 @@ void TcpSocket::on_loss_probe() {
     const uint32_t mss = current_mss();
     const SeqNumber at = last.len() > mss + 1 ? last.end - mss : last.start;
     if (!retransmit(at, static_cast<uint32_t>(last.end - at))) {
-      arm_retransmit(true);
+      set_timer(timer::Retransmit{stack_->sim().now() + rto_, rto_backoff_});
       return;
     }
     tlp_retrans_ = true;
@@ -407,7 +431,8 @@ void TcpSocket::on_loss_probe() {
   ++stats_.loss_probes;
   tlp_pending_ = true;
   tlp_high_seq_ = snd_nxt_;
-  arm_rto_from_head();
+  // The RTO restarts from the probe (Linux clears icsk_pending first).
+  set_timer(timer::Retransmit{stack_->sim().now() + rto_, rto_backoff_});
 }
 
 void TcpSocket::on_reorder_timeout() {

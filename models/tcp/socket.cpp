@@ -560,9 +560,8 @@ bool TcpSocket::process_ack(const Segment& seg) {
   const uint32_t prior_flight = pipe();
   // SACK blocks (RFC 2018): record what lies above the cumulative ACK.
   AckSamples smp;
-  smp.prior_fack = rack_fack_;
+  smp.prior_fack = sacked_out_ > 0 ? rack_fack_ : snd_una_;
   bool new_sack = false;
-  bool dsack = false;
   if (sack_ok_ && tcp.sack_count > 0) {
     for (std::size_t i = 0; i < tcp.sack_count; ++i) {
       SeqNumber l = tcp.sack_blocks[i].first;
@@ -571,8 +570,7 @@ bool TcpSocket::process_ack(const Segment& seg) {
       // second block, reports data that arrived twice.
       if (i == 0 && l < r &&
           (r <= ack || (tcp.sack_count > 1 && tcp.sack_blocks[1].first <= l && r <= tcp.sack_blocks[1].second))) {
-        dsack = true;
-        if (rack) on_dsack();
+        if (rack && on_dsack(r)) smp.dsack_tlp = true;
         continue;
       }
       if (!(l < r) || r > snd_nxt_ || r <= wire::seq_max(ack, snd_una_)) continue;  // invalid
@@ -632,6 +630,7 @@ bool TcpSocket::process_ack(const Segment& seg) {
     sacked_.trim_below(snd_una_);
     high_rxt_ = wire::seq_max(high_rxt_, snd_una_);
     dupacks_ = 0;
+    if (cwr_ && snd_una_ >= cwr_high_) cwr_ = false;
     acked = data_acked + (fin_acked() ? 1 : 0);
     if (!rack) {
       on_new_ack(ack, acked, prior_flight);
@@ -660,7 +659,7 @@ bool TcpSocket::process_ack(const Segment& seg) {
   }
   if (rack) {
     const bool pure_dupack = !una_advanced && !new_sack && tcp.payload.empty() && !window_changed;
-    rack_on_ack(ack, una_advanced, acked, prior_flight, smp, dsack, pure_dupack);
+    rack_on_ack(ack, una_advanced, acked, prior_flight, smp, smp.dsack_tlp, pure_dupack);
   } else if (new_sack && ca_state_ == CaState::Open && snd_nxt_ != snd_una_ && is_lost(snd_una_) &&
              fast_retransmit_allowed()) {
     // RFC 6675 5: SACKed data says snd_una is lost even without 3 duplicate ACKs.
@@ -1053,7 +1052,11 @@ void TcpSocket::output() {
   restart_after_idle();
   const bool rack = rack_active();
   const SeqNumber nxt_before = snd_nxt_;
+  local_drop_ = false;
   for (int guard = 0; guard < 100000; ++guard) {
+    // The host's queue dropped what we just sent, or holds enough of ours:
+    // wait for an ACK or for our frames to leave (TCP small queues).
+    if (local_drop_ || (!tsq_exempt_ && tsq_throttle())) break;
     if (rack) {
       // Lost segments first, in order, then new data (Linux
       // tcp_xmit_retransmit_queue, tcp_write_xmit), while the pipe is below cwnd.
@@ -1096,10 +1099,11 @@ void TcpSocket::output() {
     if (in_flight >= cwnd_) break;
     if (!send_new_data(cwnd_ - in_flight)) break;
   }
+  tsq_exempt_ = false;
   // New data went out: the probe timer restarts from it (Linux
   // tcp_write_xmit -> tcp_schedule_loss_probe); a reordering timer stays.
   if (rack && snd_nxt_ > nxt_before && probe_allowed() && !std::holds_alternative<timer::Reorder>(timer_)) {
-    arm_probe_or_rto();
+    arm_probe_or_rto(false);
   }
   if (ack_now_) send_ack();
   arm_persist_if_needed();
@@ -1341,7 +1345,13 @@ std::optional<uint32_t> TcpSocket::transmit(SeqNumber seq, uint32_t len, uint8_t
     if (ca_state_ == CaState::Recovery) prr_out_ += static_cast<uint32_t>(end - seq);
   }
   if (len > 0 && len < snd_mss_ && len < payload_cap(r.header_len())) snd_sml_ = seq + len;
-  stack_->send_frame(std::move(p));
+  const uint32_t frame_bytes = p->size();
+  switch (stack_->send_frame(std::move(p))) {
+    case TcpStack::Fate::Queued: tsq_bytes_ += frame_bytes + kSkbOverhead; break;
+    case TcpStack::Fate::QueueFull: on_local_drop(seq, syn ? seq : end); break;
+    case TcpStack::Fate::Untracked:
+    case TcpStack::Fate::Dropped: break;
+  }
   if (len > 0 || syn || (flags & flag::FIN) != 0) arm_retransmit(false);
   return len;
 }
@@ -1411,7 +1421,8 @@ Duration TcpSocket::current_rto(uint32_t backoff) const {
 
 void TcpSocket::arm_retransmit(bool restart) {
   if (!restart && xmit_timer_armed()) return;
-  set_timer(timer::Retransmit{stack_->sim().now() + rto_, 0});
+  if (restart) rto_backoff_ = 0;  // called when snd_una advanced (RFC 6298 5.3)
+  set_timer(timer::Retransmit{stack_->sim().now() + rto_, rto_backoff_});
 }
 
 void TcpSocket::arm_persist_if_needed() {
@@ -1476,7 +1487,8 @@ void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
     return;
   }
   rto_ = std::min(rto_ * 2, cfg_.rto_max);  // RFC 6298 5.5
-  const timer::Retransmit next{stack_->sim().now() + rto_, rt.backoff + 1};
+  rto_backoff_ = rt.backoff + 1;
+  const timer::Retransmit next{stack_->sim().now() + rto_, rto_backoff_};
   if (state_ == TcpState::SynSent || state_ == TcpState::SynReceived) {
     syn_retransmitted_ = true;
     count_retransmit();
@@ -1490,6 +1502,7 @@ void TcpSocket::on_retransmit_timeout(timer::Retransmit rt) {
   // first unacknowledged byte is marked SACKed the receiver evidently
   // dropped it, so the whole scoreboard is forgotten and everything from
   // snd_una is resent; otherwise the SACKed ranges are still skipped.
+  tsq_exempt_ = true;  // the RTO's retransmission is not held back by small queues (Linux)
   const bool renege = sacked_.find(snd_una_) != nullptr;
   if (renege) sacked_.clear();
   mark_all_lost(renege);

@@ -220,13 +220,24 @@ void TcpStack::input(uint32_t in_mtu, Ipv4Address src, Ipv4Address dst, const wi
   if ((seg.flags & wire::tcp_flag::RST) == 0) send_reset_for(seg, src, dst);
 }
 
-void TcpStack::send_frame(net::PacketPtr p) {
+TcpStack::Fate TcpStack::send_frame(net::PacketPtr p) {
   ++stats_.segs_out;
   if (tap_ != nullptr) {
     tap_->on_output(std::move(p));
-  } else {
-    node_->send_ipv4(std::move(p));
+    return Fate::Untracked;
   }
+  const std::optional<net::DropReason> drop = node_->send_ipv4(std::move(p));
+  if (!drop) return Fate::Queued;
+  return *drop == net::DropReason::QueueFull ? Fate::QueueFull : Fate::Dropped;
+}
+
+void TcpStack::on_tx_complete(net::Interface& /*out*/, const net::Packet& p) {
+  const auto info = wire::classify_frame(p.bytes());
+  if (!info.ok() || !info->ipv4) return;
+  auto seg = wire::ConstTcpSegment::check(info->l4);
+  if (!seg.ok()) return;
+  const FourTuple t{info->ipv4->src(), seg->src_port(), info->ipv4->dst(), seg->dst_port()};
+  if (TcpSocket* s = find(t)) s->on_tx_complete(p.size());
 }
 
 void TcpStack::send_reset_for(const wire::TcpRepr& seg, Ipv4Address src, Ipv4Address dst) {

@@ -108,6 +108,7 @@ struct Rewriter : net::IpHandler {
   ~Rewriter() override { node_.set_ip_handler(wire::ip_proto::tcp, &next_); }
   Rewriter(const Rewriter&) = delete;
   Rewriter& operator=(const Rewriter&) = delete;
+  void on_tx_complete(net::Interface& out, const net::Packet& p) override { next_.on_tx_complete(out, p); }
   void receive_ipv4(net::Interface& in, net::PacketPtr p) override {
     ++seen;
     if (!on) {

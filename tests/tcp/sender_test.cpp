@@ -255,6 +255,77 @@ TEST_CASE("RACK: reordering seen keeps a window open even when 3 segments are SA
   CHECK(s->stats().timeouts == 0);
 }
 
+TEST_CASE("TLP with a long RTT: the probe goes 2 SRTT after the last ACK and the RTO runs a whole RTO after it") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 150_ms);
+  s->send(bytes(10'000));
+  CHECK(sent_offsets(h).size() == 10);
+  h.advance(150_ms);
+  h.send(ack_with_sack(8000, {}));  // the tail, segments 8 and 9, was lost
+  // PTO = 2 x 150 + 2 ms, within the 450 ms RTO an advancing ACK restarts.
+  h.advance(301_ms);
+  h.recv_nothing();
+  h.advance(1_ms);
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{9000});
+  // The RTO is a full RTO after the probe, not due at once.
+  h.advance(150_ms);
+  h.send(ack_with_sack(8000, {{9000, 10'000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{8000});
+  h.advance(150_ms);
+  h.send(ack_with_sack(10'000, {}));
+  CHECK(s->snd_una() == s->snd_nxt());
+  CHECK(s->stats().loss_probes == 1);
+  CHECK(s->stats().timeouts == 0);
+}
+
+TEST_CASE("RACK: a D-SACK alone does not make the connection count as reordering") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 20_ms);
+  s->send(bytes(10'000));
+  CHECK(sent_offsets(h).size() == 10);
+  h.advance(20_ms);
+  h.send(ack_with_sack(0, {{1000, 4000}}));
+  CHECK(sent_offsets(h).front() == 0);  // resent: it was only late
+  h.advance(20_ms);
+  h.send(ack_with_sack(10'000, {{0, 1000}}));  // D-SACK: both copies arrived
+  CHECK(s->stats().dsacks_in == 1);
+  CHECK(s->stats().reordering_seen == 0);
+}
+
+TEST_CASE("RACK: an RTO marks what is out lost, resends from snd_una in slow start, and recovery ends in Open") {
+  Harness h(rack_cfg());
+  TcpSocket* s = open_with(h, true, std::nullopt, 20_ms);
+  s->send(bytes(10'000));
+  CHECK(sent_offsets(h).size() == 10);
+  // Nothing comes back: the probe (2 SRTT + 2 ms), then the RTO 220 ms after it.
+  h.advance(42_ms);
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{9000});
+  h.advance(219_ms);
+  h.recv_nothing();
+  h.advance(1_ms);
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{0});
+  CHECK(s->ca_state() == tcp::CaState::Loss);
+  CHECK(s->stats().timeouts == 1);
+  CHECK(s->cwnd() == 1000);
+  // Slow start by what each ACK delivers, SACKed bytes included (Linux
+  // acked_sacked): 1 + 2 segments, then more as the ACKs come back.
+  h.advance(20_ms);
+  h.send(ack_with_sack(1000, {{9000, 10'000}}));  // the probe's copy arrived too
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{1000, 2000, 3000});
+  h.advance(20_ms);
+  h.send(ack_with_sack(3000, {{9000, 10'000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{4000, 5000, 6000, 7000});
+  h.advance(20_ms);
+  h.send(ack_with_sack(7000, {{9000, 10'000}}));
+  CHECK(sent_offsets(h) == std::vector<uint32_t>{8000});  // 9000 was SACKed: not resent
+  h.advance(20_ms);
+  h.send(ack_with_sack(10'000, {}));
+  CHECK(s->ca_state() == tcp::CaState::Open);
+  CHECK(s->snd_una() == s->snd_nxt());
+  CHECK(s->segments_in_flight() == 0);
+  CHECK(s->stats().timeouts == 1);
+}
+
 TEST_CASE("loss-detection dupthresh keeps RFC 6675: one SACK above a hole never resends it by time") {
   TcpConfig cfg = rack_cfg();
   cfg.loss_detection = TcpConfig::LossDetection::Dupthresh;

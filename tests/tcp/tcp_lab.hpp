@@ -132,6 +132,8 @@ struct DropFilter : net::IpHandler {
     }
     stack_.receive_ipv4(in, std::move(p));
   }
+  // TX completions go to the stack (its small-queue accounting).
+  void on_tx_complete(net::Interface& out, const net::Packet& p) override { stack_.on_tx_complete(out, p); }
   net::Node& node_;
   tcp::TcpStack& stack_;
   uint64_t seen = 0;        // TCP packets that arrived

@@ -168,7 +168,8 @@ class Interface {
   [[nodiscard]] const InterfaceStats& stats() const { return stats_; }
 
   /// Queues a complete frame for transmission on the link (drop-tail).
-  void send(PacketPtr p);
+  /// Returns why it was dropped here, or nullopt when it was queued.
+  std::optional<DropReason> send(PacketPtr p);
 
   /// Records a drop of `frame` at this interface (trace + counter).
   void record_drop(DropReason r, std::span<const uint8_t> frame);
@@ -206,6 +207,10 @@ class IpHandler {
   virtual ~IpHandler() = default;
   /// `p` holds the whole frame; its IPv4 header has been checked.
   virtual void receive_ipv4(Interface& in, PacketPtr p) = 0;
+  /// A frame of this protocol that the host sent finished serialization on
+  /// `out` (the NIC's TX completion: the frame left the host's queue). The
+  /// default ignores it.
+  virtual void on_tx_complete(Interface& /*out*/, const Packet& /*p*/) {}
 };
 
 /// One routing-table entry: destinations in prefix/len leave through `out`,
@@ -249,8 +254,9 @@ class Node {
 
   /// Routes and transmits a locally originated frame whose IPv4 header is
   /// complete (the Ethernet addresses are filled in here). Drops with NoRoute
-  /// when the destination is unreachable.
-  void send_ipv4(PacketPtr p);
+  /// when the destination is unreachable. Returns why the frame was dropped
+  /// on this node, or nullopt when it was queued on an interface.
+  std::optional<DropReason> send_ipv4(PacketPtr p);
 
   /// A frame has fully arrived on `in`.
   virtual void receive(Interface& in, PacketPtr p);
@@ -264,11 +270,14 @@ class Node {
   virtual void forward(Interface& in, PacketPtr p);
   /// Looks up the route for `dst`, writes the Ethernet addresses and sends.
   /// `in` is where the frame came from (for drop accounting), may be null.
-  void route_and_send(Interface* in, PacketPtr p, Ipv4Address dst);
+  std::optional<DropReason> route_and_send(Interface* in, PacketPtr p, Ipv4Address dst);
 
  private:
   friend class Network;
+  friend class Link;
   void deliver_local(Interface& in, PacketPtr p, uint8_t protocol);
+  /// A frame this host sent finished serialization on `out`: tell the handler of its protocol.
+  void tx_complete(Interface& out, const Packet& p);
 
   Network* net_;
   std::string name_;
@@ -323,7 +332,7 @@ class Link {
     sim::Timer tx_done;       // end of serialization of on_wire
     PacketList in_flight;     // propagating; each packet's own timer fires on arrival
   };
-  void enqueue(int side, PacketPtr p);
+  std::optional<DropReason> enqueue(int side, PacketPtr p);
   void start_tx(Direction& d);
   void on_tx_done(Direction& d);
   void propagate(Direction& d, PacketPtr p, Duration extra);

@@ -100,6 +100,12 @@ struct TcpConfig {
   /// the data they hold). A connection's buffer grows to twice its
   /// congestion window (Linux tcp_sndbuf_expand), up to the max.
   std::array<uint32_t, 3> wmem{4096, 16384, 4194304};
+  /// TCP small queues (Linux tcp_small_queue_check): a socket stops sending
+  /// while more than about 1 ms of its pacing rate (at least two segments,
+  /// at most this many bytes of memory) waits in the host's own interface
+  /// queue, and resumes when its frames leave (net.ipv4.tcp_limit_output_bytes,
+  /// 1 MiB). 0 turns small queues off.
+  uint32_t limit_output_bytes = 1048576;
   /// Receive-buffer auto-tuning on (net.ipv4.tcp_moderate_rcvbuf).
   bool moderate_rcvbuf = true;
   /// SACK compression (Linux >= 4.19): once three duplicate ACKs went out for

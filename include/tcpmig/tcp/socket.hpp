@@ -166,6 +166,8 @@ struct TcpSocketStats {
   uint64_t acks_compressed = 0;    ///< duplicate ACKs merged by SACK compression (Linux TCPAckCompressed)
   uint64_t rcvbuf_grown = 0;       ///< receive-buffer auto-tuning steps
   uint64_t sndbuf_grown = 0;       ///< send-buffer auto-tuning steps
+  uint64_t tsq_throttled = 0;      ///< times sending paused for TCP small queues
+  uint64_t local_drops = 0;        ///< frames the host's own full queue dropped (local congestion)
   uint64_t dupacks_in = 0;         ///< duplicate ACKs received
   uint64_t dup_data_in = 0;        ///< segments whose payload was entirely old
   uint64_t ooo_segs_in = 0;        ///< segments queued out of order
@@ -248,6 +250,9 @@ class TcpSocket {
   [[nodiscard]] std::size_t send_buffer_size() const { return snd_buf_.capacity(); }
   /// The receiver's RTT estimate (Linux rcv_rtt_est; zero before a sample).
   [[nodiscard]] Duration rcv_rtt() const { return rcv_rtt_; }
+  /// Bytes of memory this socket's frames take in the host's interface
+  /// queue now (TCP small queues; frame + 768 bytes each).
+  [[nodiscard]] uint32_t queued_on_host() const { return tsq_bytes_; }
   /// Segments sent and not yet cumulatively acknowledged.
   [[nodiscard]] std::size_t segments_in_flight() const { return sent_.size(); }
   /// True when losses are detected by RACK (SACK negotiated and enabled).
@@ -269,6 +274,9 @@ class TcpSocket {
 
  private:
   friend class TcpStack;
+  /// A segment's memory beyond its bytes, as Linux charges it (skb->truesize
+  /// of an Ethernet-sized allocation): buffer sizing and small queues.
+  static constexpr uint32_t kSkbOverhead = 768;
 
   /// A parsed incoming segment and its addresses.
   struct Segment {
@@ -372,6 +380,7 @@ class TcpSocket {
     bool first_set = false;    // first_xmit is set
     sim::Time first_xmit;      // oldest newly acked segment never retransmitted
     bool retrans_acked = false;  // a retransmitted segment was acked (Karn)
+    bool dsack_tlp = false;    // a D-SACK reported the tail loss probe's copy
     bool last_set = false;     // last_xmit is set
     sim::Time last_xmit;       // newest newly acked or SACKed segment never retransmitted
     bool sack_set = false;     // sack_xmit is set
@@ -383,8 +392,9 @@ class TcpSocket {
   uint32_t sack_segments(SeqNumber gap_l, SeqNumber gap_r, SeqNumber blk_l, SeqNumber blk_r, AckSamples& smp);
   /// Drops the segments below `ack` (cutting one it acknowledges in part).
   void ack_segments(SeqNumber ack, AckSamples& smp);
-  /// A D-SACK arrived (RFC 2883): reordering, and a wider window (RFC 8985 6.2 step 4).
-  void on_dsack();
+  /// A D-SACK for data ending at `end` arrived (RFC 2883): a wider reordering
+  /// window (RFC 8985 6.2 step 4). True when it is the tail loss probe's.
+  bool on_dsack(SeqNumber end);
   void note_reordering();
   /// A delivered segment moves RACK's newest-delivered mark (RFC 8985 6.2 step 2).
   void rack_advance(const SentSegment& s);
@@ -408,7 +418,7 @@ class TcpSocket {
   void rack_on_ack(SeqNumber ack, bool una_advanced, uint32_t acked, uint32_t prior_flight, const AckSamples& smp,
                    bool dsack, bool pure_dupack);
   /// After an ACK or a send: probe timer, or the RTO.
-  void arm_probe_or_rto();
+  void arm_probe_or_rto(bool advancing);
   void arm_rto_from_head();
   [[nodiscard]] bool probe_allowed() const;
   void on_reorder_timeout();
@@ -435,6 +445,15 @@ class TcpSocket {
   /// Out-of-order data, or a hole still open: ACK now or merge (tcp_comp_sack_nr).
   void ack_ofo();
   void on_comp_sack_timer();
+  // TCP small queues and local congestion.
+  /// The most bytes this socket may have in the host's queue (Linux tcp_small_queue_check).
+  [[nodiscard]] uint64_t tsq_limit() const;
+  /// True when sending must pause until frames leave the host's queue.
+  bool tsq_throttle();
+  /// A frame of ours (frame_len bytes) left the host's queue.
+  void on_tx_complete(uint32_t frame_len);
+  /// The host's own queue dropped a frame of ours carrying [seq, end).
+  void on_local_drop(SeqNumber seq, SeqNumber end);
   void schedule_ack();
   void update_sack_blocks(SeqNumber s, SeqNumber e);
 
@@ -548,6 +567,7 @@ class TcpSocket {
   std::unique_ptr<CongestionControl> cc_;  // cwnd growth and ssthresh after a loss (cfg_.congestion_control)
   uint32_t recovery_cwnd_ = 0;    // cwnd when fast recovery began (an RTO in recovery cuts from it)
   uint32_t dupacks_ = 0;          // consecutive duplicate ACKs
+  uint32_t rto_backoff_ = 0;      // RTO expirations since snd_una last advanced (Linux icsk_backoff)
   // Segments in flight and their tallies (bytes), for RACK and PRR.
   SentQueue sent_;                // [snd_una, snd_nxt) as sent, oldest first
   uint32_t sacked_out_ = 0;       // bytes of segments tagged SACKed
@@ -598,6 +618,13 @@ class TcpSocket {
   uint64_t copied_ = 0;           // bytes the application has read (Linux copied_seq)
   uint32_t rcvq_space_ = 0;       // bytes read in the last measured RTT (Linux rcvq_space.space)
   uint64_t rcvq_seq_ = 0;         // copied_ when that RTT began
+  // TCP small queues and local congestion.
+  uint32_t tsq_bytes_ = 0;        // memory of our frames in the host's queue (Linux sk_wmem_alloc)
+  bool tsq_throttled_ = false;    // sending paused until a frame leaves (TSQ_THROTTLED)
+  bool local_drop_ = false;       // a frame was dropped by the host's queue in this output()
+  bool tsq_exempt_ = false;       // an RTO fired: its retransmission goes out whatever is queued
+  bool cwr_ = false;              // a local-congestion reduction is in force (Linux CWR)
+  SeqNumber cwr_high_;            // until snd_una passes this
   Time rcvq_time_;                // and when
   uint8_t delayed_events_ = 0;    // kReadable / kPeerFin waiting for app_timer_
   uint16_t ip_ident_ = 0;         // next IPv4 identification

@@ -107,6 +107,9 @@ class TcpStack final : public net::IpHandler {
   void set_tap(SegmentTap* tap) { tap_ = tap; }
 
   void receive_ipv4(net::Interface& in, net::PacketPtr p) override;
+  /// TX completion of a frame this host sent: its socket's small-queue
+  /// accounting (Linux tcp_wfree).
+  void on_tx_complete(net::Interface& out, const net::Packet& p) override;
 
  private:
   friend class TcpSocket;
@@ -116,7 +119,14 @@ class TcpStack final : public net::IpHandler {
   void schedule_reap(TcpSocket& s);
   void on_reap();
   void input(uint32_t in_mtu, Ipv4Address src, Ipv4Address dst, const wire::TcpRepr& seg);
-  void send_frame(net::PacketPtr p);
+  /// What became of a frame handed to send_frame.
+  enum class Fate : uint8_t {
+    Queued,     ///< on an interface's queue: a TX completion will follow
+    Untracked,  ///< given to the test tap: no TX completion
+    QueueFull,  ///< dropped by the host's own full interface queue
+    Dropped,    ///< dropped on this host for another reason (no route, ...)
+  };
+  Fate send_frame(net::PacketPtr p);
   /// RST answering `seg` (which came from src to dst), RFC 9293 3.10.7.1.
   void send_reset_for(const wire::TcpRepr& seg, Ipv4Address src, Ipv4Address dst);
   uint32_t next_isn();
