@@ -190,6 +190,7 @@ TEST_CASE("every attribute of the format is read") {
   CHECK_FALSE(t.moderate_rcvbuf);
   CHECK(t.comp_sack_delay == 500_us);
   CHECK(t.comp_sack_nr == 0);
+  CHECK(t.limit_output_bytes == 0);
 
   const NodeSpec& gw = *s.find_node("gw");
   CHECK(gw.client_facing == std::vector<std::string>{"client", "client2"});

@@ -369,6 +369,35 @@ TEST_CASE("a send buffer of a few bytes is raised like Linux's tcp_wmem[0]: the 
   }
 }
 
+namespace {
+// An upload of `bytes` over `lab` run in 1 ms steps (each step calls
+// `each_ms`) until it has arrived or 20 s passed; the client's socket stats
+// at the end, and whether every byte arrived intact.
+struct Upload {
+  tcp::TcpSocketStats stats;
+  bool intact = false;
+};
+Upload upload(Lab& lab, uint64_t bytes, const std::function<void()>& each_ms = {}) {
+  Recorder server_app;
+  server_app.close_on_fin = true;
+  Sender client_app;
+  client_app.total = bytes;
+  lab.sstack->listen(80, &server_app);
+  TcpSocket* c = lab.cstack->connect(ip("10.0.2.1"), 80, &client_app);
+  REQUIRE(c != nullptr);
+  while (server_app.data.size() < bytes && lab.sim.now() < sim::Time::zero() + 20_s) {
+    lab.sim.run_until(lab.sim.now() + 1_ms);
+    if (each_ms) each_ms();
+  }
+  Upload u;
+  u.stats = c->stats();
+  u.intact = server_app.data.size() == bytes;
+  for (std::size_t i = 0; u.intact && i < server_app.data.size(); ++i) u.intact = server_app.data[i] == pattern(i);
+  lab.sim.run();
+  return u;
+}
+}  // namespace
+
 TEST_CASE("TCP small queues: a sender on a slow link keeps its own queue short; without them it fills it") {
   net::LinkParams lp = Lab::default_link();
   lp.rate_bps = 10'000'000;
@@ -378,27 +407,16 @@ TEST_CASE("TCP small queues: a sender on a slow link keeps its own queue short; 
     TcpConfig cfg;
     cfg.limit_output_bytes = limit;
     Lab lab(cfg, {}, lp);
-    Recorder server_app;
-    server_app.close_on_fin = true;
-    Sender client_app;
-    client_app.total = 2'000'000;
-    lab.sstack->listen(80, &server_app);
-    TcpSocket* c = lab.cstack->connect(ip("10.0.2.1"), 80, &client_app);
-    REQUIRE(c != nullptr);
     std::size_t most = 0;  // frames waiting on the client's link at most
-    while (server_app.data.size() < client_app.total && lab.sim.now() < sim::Time::zero() + 20_s) {
-      lab.sim.run_until(lab.sim.now() + 1_ms);
-      most = std::max(most, lab.client->interface(0).link()->queued(0));
-    }
-    CHECK(server_app.data.size() == client_app.total);
+    const Upload u = upload(lab, 2'000'000, [&] { most = std::max(most, lab.client->interface(0).link()->queued(0)); });
+    CHECK(u.intact);
     if (limit != 0) {
       // About 1 ms of the pacing rate (a few segments), never the queue.
       CHECK(most <= 8);
-      CHECK(c->stats().tsq_throttled > 0);
+      CHECK(u.stats.tsq_throttled > 0);
     } else {
       CHECK(most > 30);  // a window's worth of frames sits in the host's queue
     }
-    lab.sim.run();
   }
 }
 
@@ -412,28 +430,14 @@ TEST_CASE("a frame the host's own full queue drops is local congestion: cwnd is 
     cfg.limit_output_bytes = limit;      // 0: no small queues, the sender overfills its queue
     cfg.congestion_control = "newreno";  // slow start without HyStart overshoots
     Lab lab(cfg, {}, lp);
-    Recorder server_app;
-    server_app.close_on_fin = true;
-    Sender client_app;
-    client_app.total = 1'000'000;
-    lab.sstack->listen(80, &server_app);
-    TcpSocket* c = lab.cstack->connect(ip("10.0.2.1"), 80, &client_app);
-    REQUIRE(c != nullptr);
-    while (server_app.data.size() < client_app.total && lab.sim.now() < sim::Time::zero() + 20_s) {
-      lab.sim.run_until(lab.sim.now() + 10_ms);
-    }
-    CHECK(server_app.data.size() == client_app.total);
-    bool ok = true;
-    for (std::size_t i = 0; ok && i < server_app.data.size(); ++i) ok = server_app.data[i] == pattern(i);
-    CHECK(ok);
-    const tcp::TcpSocketStats st = c->stats();
-    CHECK(st.timeouts == 0);
+    const Upload u = upload(lab, 1'000'000);
+    CHECK(u.intact);
+    CHECK(u.stats.timeouts == 0);
     if (limit == 0) {
-      CHECK(st.local_drops > 0);  // found at once and resent, never waited for
-      CHECK(st.retransmits >= st.local_drops);
+      CHECK(u.stats.local_drops > 0);  // found at once and resent, never waited for
+      CHECK(u.stats.retransmits >= u.stats.local_drops);
     } else {
-      CHECK(st.local_drops == 0);  // small queues: nothing dropped at home
+      CHECK(u.stats.local_drops == 0);  // small queues: nothing dropped at home
     }
-    lab.sim.run();
   }
 }

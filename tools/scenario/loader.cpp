@@ -59,13 +59,14 @@ constexpr const char* kExpectName =
 // to the schema test through scenario_elements() (application kinds bring
 // their own, app_kind.hpp).
 constexpr std::array<std::string_view, 2> kParamAttributes{"name", "default"};
-constexpr std::array<std::string_view, 39> kTcpAttributes{
+constexpr std::array<std::string_view, 40> kTcpAttributes{
     "mss", "initial-cwnd", "rto-min", "rto-initial", "rto-max", "rto-after-syn-retransmit", "delayed-ack",
     "quickack", "timestamps", "sack", "dsack", "window-scaling", "nagle", "time-wait", "fin-wait2-timeout",
     "syn-retries", "synack-retries", "retries", "recv-buffer", "send-buffer", "window-scale-space", "ts-tick",
     "ts-random-offset", "isn", "ephemeral-port-min", "ephemeral-port-max", "slow-start-after-idle",
     "invalid-ack-ratelimit", "challenge-ack-limit", "dupthresh", "congestion-control", "app-latency",
-    "loss-detection", "tail-loss-probe", "rmem", "wmem", "moderate-rcvbuf", "comp-sack-delay", "comp-sack-nr"};
+    "loss-detection", "tail-loss-probe", "rmem", "wmem", "moderate-rcvbuf", "comp-sack-delay", "comp-sack-nr",
+    "limit-output-bytes"};
 constexpr std::array<std::string_view, 4> kHostAttributes{"name", "add-at", "add-on", "boot-delay"};
 constexpr std::array<std::string_view, 9> kGatewayAttributes{"name",           "client-facing", "max-flows",
                                                              "hold-packets",   "replay-rto",    "replay-retries",
@@ -566,6 +567,7 @@ void Loader::read_tcp(pugi::xml_node n, tcp::TcpConfig& cfg) {
   if (const auto v = boolean(n, "moderate-rcvbuf")) cfg.moderate_rcvbuf = *v;
   if (const auto v = duration(n, "comp-sack-delay")) cfg.comp_sack_delay = *v;
   if (const auto v = integer(n, "comp-sack-nr", 0, 255)) cfg.comp_sack_nr = static_cast<uint32_t>(*v);
+  if (const auto v = size(n, "limit-output-bytes", 0, uint64_t{1} << 30)) cfg.limit_output_bytes = static_cast<uint32_t>(*v);
   if (const auto a = attr(n, "app-latency")) {
     auto l = parse_app_latency(a->value);
     if (!l) {
