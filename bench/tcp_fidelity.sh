@@ -125,6 +125,18 @@ seg_stats() {
       END {if (acks == 0) print "failed"; else printf "%.3f %d\n", data / acks, win}'
 }
 
+# The twin's hosts take the kernel's own buffer and small-queue settings (a
+# namespace starts from the host's values), so a newer kernel's defaults
+# (Linux 6.18: tcp_rmem max 32 MiB, tcp_limit_output_bytes 4 MiB) are compared
+# like with like.
+host_tcp_settings() {
+  local rmem wmem lob
+  rmem=$(ip netns exec "$NS_C" sysctl -n net.ipv4.tcp_rmem | tr -s '\t ' ' ')
+  wmem=$(ip netns exec "$NS_S" sysctl -n net.ipv4.tcp_wmem | tr -s '\t ' ' ')
+  lob=$(ip netns exec "$NS_S" sysctl -n net.ipv4.tcp_limit_output_bytes)
+  echo "rmem=\"$rmem\" wmem=\"$wmem\" limit-output-bytes=\"$lob\""
+}
+
 # linux_run: one transfer; prints "goodput_mbps seconds retrans rtos segs_per_ack peak_window".
 linux_run() {
   local r0 t0 out cap=$WORK/linux.pcap cap_pid secs stats
@@ -152,9 +164,9 @@ sim_run() {
   cat >"$xml" <<XML
 <scenario name="fidelity">
   <topology>
-    <host name="s"><tcp congestion-control="$cc"/></host>
+    <host name="s"><tcp congestion-control="$cc" $HOST_TCP/></host>
     <router name="r"/>
-    <host name="c"/>
+    <host name="c"><tcp $HOST_TCP/></host>
     <link a="s" a-addr="10.1.2.2/24" b="r" b-addr="10.1.2.1/24" rate-ab="$srate" rate-ba="100Mbps"
           delay="0s" queue="0" queue-bytes="65536"/>
     <link a="r" a-addr="10.1.1.1/24" b="c" b-addr="10.1.1.2/24" rate-ab="$rrate" rate-ba="100Mbps"
@@ -188,7 +200,8 @@ mean() {
          for (i = 1; i <= 5; ++i) printf "%.3f ", s[i] / n; printf "%.0f\n", s[6] / n}'
 }
 
-echo "tcpmig TCP fidelity: $BYTES bytes per transfer, mean of $RUNS, kernel $(uname -r)"
+HOST_TCP=$(host_tcp_settings)
+echo "tcpmig TCP fidelity: $BYTES bytes per transfer, mean of $RUNS, kernel $(uname -r); both hosts' <tcp $HOST_TCP>"
 printf '%-7s %-6s %-5s | %-46s | %-46s | %s\n' bneck cc loss "Linux Mbit/s  s  retx  RTOs  segs/ACK  rwnd" \
   "sim Mbit/s  s  retx  RTOs  segs/ACK  rwnd" "sim - Linux: goodput, time, retx, segs/ACK, rwnd"
 for where in sender router; do
